@@ -1,0 +1,30 @@
+"""`vxlab`: the lab's command-line tool, one module per verb."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from vxlab.cli import render, validate
+from vxlab.errors import ConfigError
+
+VERBS = {"render": render, "validate": validate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vxlab", description=__doc__)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    for name, module in VERBS.items():
+        module.add_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        code: int = VERBS[args.verb].run(args)
+    except ConfigError as err:
+        print(f"vxlab: {err.line()}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

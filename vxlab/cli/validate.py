@@ -1,0 +1,34 @@
+"""`vxlab validate --stack NAME`: the model, then every rendered file by its real program."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from vxlab.cli.common import add_stack_args, load_checked
+from vxlab.daemons import check_machines, missing_programs
+from vxlab.render import render_lab
+
+
+def add_parser(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "validate", help="validate a stack's model and check every file with its daemon")
+    add_stack_args(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    lab = load_checked(args)
+    print(f"ok   model of stack {args.stack} (group {lab.group})")
+    machines = render_lab(lab)
+    missing = missing_programs({f.kind for m in machines for f in m.files})
+    if missing:
+        print(f"vxlab: cannot check the files, missing: {', '.join(missing)} "
+              "(install them: see README, set-up)", file=sys.stderr)
+        return 3
+    verdicts = check_machines(machines, lab)
+    for verdict in verdicts:
+        print(verdict.line())
+    failed = sum(not v.ok for v in verdicts)
+    print(f"{len(verdicts) - failed} files ok, {failed} failed")
+    return 1 if failed else 0

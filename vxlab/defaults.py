@@ -1,0 +1,134 @@
+"""The derive phase: the full lab a group gets when its stack states nothing else.
+
+Group 0 reproduces the seed's values exactly; `naming.group_numbers` shifts the values that
+groups share on one hypervisor. The result is plain data (what a stack file could state),
+so a stack's overrides merge over it key by key before validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vxlab.naming import group_numbers
+
+# A placeholder that keeps renders deterministic; real stacks set their own key.
+DEFAULT_SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiLWV4YW1wbGUta2V5LW5vdC1mb3ItdXNl vxlab-example"
+
+
+def _tenant(color: str, tap: int, link4: str, link6_id: str, host_id: int, prefix: str,
+            seg4: str, seg6: str, role: str, port_name: str) -> dict[str, Any]:
+    return {
+        "name": f"{prefix}{color}Tenant",
+        "tap": tap,
+        "link_vlan": tap,
+        "nic": "enp0s1",
+        "ram_mib": 1024,
+        "vcpus": 1,
+        "router_ipv4": f"{link4}.1/24",
+        "tenant_ipv4": f"{link4}.2/24",
+        "router_ipv6": f"{link6_id}::1/64",
+        "tenant_ipv6": f"{link6_id}::2/64",
+        "router_ll": f"fe80:{host_id:x}::1/64",
+        "table_id": host_id,
+        "table_name": color,
+        "fwmark": host_id,
+        "ovs_bridge": f"C-3PO-{color.upper()}",
+        "vxlan_port": port_name,
+        "svi_ipv4": f"{seg4}.{host_id}/24",
+        "svi_ipv6": f"{seg6}{host_id:x}/64",
+        "svi_ll": f"fe80:7::{host_id:x}/64",
+        "vrrp_priority": host_id,
+        "dhcp_server": {
+            "name": f"{prefix}{color}DHCP",
+            "ipv4": f"{seg4}.{250 if role == 'primary' else 251}/24",
+            "role": role,
+        },
+        "clients": [f"{prefix}{color}C0", f"{prefix}{color}C1"],
+    }
+
+
+def lab_defaults(group: int) -> dict[str, Any]:
+    n = group_numbers(group)
+    return {
+        "group": group,
+        "hypervisor": {
+            "libvirt_uri": "qemu:///system",
+            "domain_type": "kvm",
+            "ssh_host": None,
+            "bridge": "dsw-host",
+            "datapath_type": "system",
+            "uplink": "eno1",
+            "svi_netns": None,
+            "tap_group": "kvm",
+            "mac_prefix": "ba:ad:ca:fe",
+        },
+        "images": {
+            "pool": "default",
+            "master": "debian-testing-amd64.qcow2",
+            "container_image": "images:debian/12",
+        },
+        "lab_user": {"name": "etu", "ssh_public_key": DEFAULT_SSH_KEY},
+        "internet": {
+            "probe4": "9.9.9.9",
+            "probe6": "2620:fe::fe",
+            "dns4": "9.9.9.9",
+            "dns6": "2620:fe::fe",
+        },
+        "upstream": {
+            "vlan": n.upstream_vlan,
+            "svi": f"vlan{n.upstream_vlan}",
+            "host_ipv4": f"{n.upstream4}.20/24",
+            "host_ipv6": f"{n.upstream6}14/64",
+            "gateway4": f"{n.upstream4}.1",
+            "gateway6": "fe80:1c::1",
+        },
+        "router": {
+            "name": f"{n.prefix}redRouter",
+            "tap": n.router_tap,
+            "nic": "enp0s1",
+            "ram_mib": 1024,
+            "vcpus": 1,
+            "upstream_ipv4": f"{n.upstream4}.200/24",
+            "upstream_ipv6": f"{n.upstream6}c8/64",
+        },
+        "tenants": {
+            "blue": _tenant("blue", n.blue_tap, n.blue_link4, f"{n.links6_base}:dc", 220,
+                            n.prefix, n.segment4, n.segment6, "primary", "vxlanBlueGreen"),
+            "green": _tenant("green", n.green_tap, n.green_link4, f"{n.links6_base}:dd", 221,
+                             n.prefix, n.segment4, n.segment6, "secondary", "vxlanGreenBlue"),
+        },
+        "segment": {
+            "vlan": 7,
+            "vni": n.vni,
+            "svi": "sw-vlan7",
+            "ipv4": f"{n.segment4}.0/24",
+            "ipv6": f"{n.segment6}/64",
+            "mtu": 1450,
+            "underlay_mtu": 1500,
+        },
+        "vrrp": {
+            "vrid4": n.vrid4,
+            "vrid6": n.vrid6,
+            "vip4": f"{n.segment4}.222/24",
+            "vip6": "fe80:7::de/64",
+            "advert_int": 1,
+            "check": {"interval": 1, "timeout": 5, "rise": 3, "fall": 3},
+        },
+        "radvd": {"ra_source": "fe80:7::de", "prefix": f"{n.segment6}/64"},
+        "dhcp": {
+            "range_start": f"{n.segment4}.10",
+            "range_end": f"{n.segment4}.90",
+            "default_lease_time": 600,
+            "max_lease_time": 7200,
+            "failover": {
+                "name": "failover-partner",
+                "primary_port": 519,
+                "secondary_port": 520,
+                "max_response_delay": 60,
+                "max_unacked_updates": 10,
+                "mclt": 3600,
+                "split": 128,
+                "load_balance_max_seconds": 3,
+            },
+        },
+    }

@@ -1,0 +1,29 @@
+"""The one error type bad input produces: a config key, what is wrong, and how to fix it."""
+
+from __future__ import annotations
+
+NAMESPACE = "vxlab"
+
+
+def config_key(path: tuple[str | int, ...]) -> str:
+    """`("tenants", "green", "vrrp_priority")` -> `vxlab:tenants.green.vrrp_priority`."""
+    head, *rest = [str(p) for p in path] or ["<root>"]
+    return f"{NAMESPACE}:{'.'.join([head, *rest])}"
+
+
+class ConfigError(Exception):
+    """Bad input, reported as one line before any resource is touched."""
+
+    def __init__(self, key: str, problem: str, fix: str, stack: str | None = None) -> None:
+        self.key = key
+        self.problem = problem
+        self.fix = fix
+        self.stack = stack
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        where = f"stack {self.stack}: " if self.stack else ""
+        return f"{where}{self.key}: {self.problem}; fix: {self.fix}"
+
+    def in_stack(self, stack: str) -> ConfigError:
+        return ConfigError(self.key, self.problem, self.fix, stack)

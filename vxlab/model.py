@@ -1,0 +1,216 @@
+"""The lab model: every value of one class group's lab, fully resolved.
+
+Each top-level field of `Lab` is one Pulumi config key (`vxlab:<field>`); nested fields are
+addressed with dots (`vxlab:tenants.green.vrrp_priority`). Field descriptions double as the
+documentation of the config keys and as the "expected" half of error messages.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+# Addresses arrive from YAML as strings: parse them even though the models are strict.
+V4Addr = Annotated[IPv4Address, Strict(False)]
+V6Addr = Annotated[IPv6Address, Strict(False)]
+V4If = Annotated[IPv4Interface, Strict(False)]
+V6If = Annotated[IPv6Interface, Strict(False)]
+V4Net = Annotated[IPv4Network, Strict(False)]
+V6Net = Annotated[IPv6Network, Strict(False)]
+
+Vlan = Annotated[int, Field(ge=1, le=4094, description="an 802.1Q VLAN id in 1..4094")]
+Tap = Annotated[int, Field(ge=1, le=65535, description="a tap number in 1..65535 (it is the MAC's last two bytes)")]
+Vrid = Annotated[int, Field(ge=1, le=255, description="a VRRP virtual router id in 1..255")]
+Priority = Annotated[int, Field(ge=1, le=254, description="a VRRP priority in 1..254")]
+Port = Annotated[int, Field(ge=1, le=65535, description="a TCP port in 1..65535")]
+
+# Linux interface names: at most 15 bytes, no slash, colon or white space.
+IFNAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,14}$"
+IfName = Annotated[str, Field(pattern=IFNAME_RE, description="an interface name of 1..15 letters, digits, '.', '-' or '_'")]
+# Host names of VMs and containers (libvirt domain, LXD instance): a letter first, then
+# letters, digits and dashes, at most 63 characters (LXD's limit).
+HOSTNAME_RE = r"^[A-Za-z][A-Za-z0-9\-]{0,62}$"
+HostName = Annotated[str, Field(pattern=HOSTNAME_RE, description="a host name: a letter, then up to 62 letters, digits or '-'")]
+UserName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_\-]{0,31}$", description="a POSIX user name (lower case, up to 32 characters)")]
+Color = Literal["blue", "green"]
+
+MAC_PREFIX_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){3}$"
+
+
+class Strict_(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Hypervisor(Strict_):
+    libvirt_uri: str = Field(description="the libvirt connection URI, e.g. qemu:///system or qemu+ssh://root@host/system")
+    domain_type: Literal["kvm", "qemu"] = Field(description="'kvm' with hardware virtualisation, 'qemu' for TCG emulation")
+    ssh_host: str | None = Field(description="host that runs OVS and libvirt, reached over SSH; null for this machine")
+    bridge: IfName = Field(description="the host's OVS distribution switch, shared by every group")
+    datapath_type: Literal["system", "netdev"] = Field(description="OVS datapath of the host bridge: 'system' (kernel) or 'netdev' (userspace)")
+    uplink: IfName | None = Field(description="the host's physical port added to the bridge as a trunk, or null for none")
+    svi_netns: IfName | None = Field(description="network namespace that holds the group's SVI and routes; null for the host's own")
+    tap_group: UserName | None = Field(description="system group that may open the taps (the seed uses kvm); null for root only")
+    mac_prefix: str = Field(pattern=MAC_PREFIX_RE, description="four lower-case MAC bytes, locally administered unicast, e.g. ba:ad:ca:fe")
+
+
+class Images(Strict_):
+    pool: str = Field(min_length=1, description="the libvirt storage pool that holds the master image and the clones")
+    master: str = Field(min_length=1, description="the master qcow2 image name in the pool, cloned copy-on-write for each VM")
+    container_image: str = Field(min_length=1, description="the LXD image for the containers as REMOTE:ALIAS (e.g. vxlab:debian-12-dhcp)")
+
+
+class LabUser(Strict_):
+    name: UserName = Field(description="the unprivileged lab account on every VM; keepalived's scripts run as this user")
+    ssh_public_key: str = Field(description="the OpenSSH public key installed for the lab user")
+
+
+class Internet(Strict_):
+    probe4: V4Addr = Field(description="IPv4 address the keepalived check pings to decide the Internet is reachable")
+    probe6: V6Addr = Field(description="IPv6 address the keepalived check pings")
+    dns4: V4Addr = Field(description="IPv4 DNS resolver handed to VMs and containers")
+    dns6: V6Addr = Field(description="IPv6 DNS resolver advertised by radvd (RDNSS)")
+
+
+class Upstream(Strict_):
+    vlan: Vlan = Field(description="the VLAN between the host, the router and the upstream gateway")
+    svi: IfName = Field(description="the host's OVS internal port (SVI) on the upstream VLAN")
+    host_ipv4: V4If = Field(description="the host SVI's IPv4 address with prefix length")
+    host_ipv6: V6If = Field(description="the host SVI's IPv6 address with prefix length")
+    gateway4: V4Addr = Field(description="the upstream IPv4 gateway the router's default route points to")
+    gateway6: V6Addr = Field(description="the upstream IPv6 gateway (link-local) the router's default route points to")
+
+
+class Router(Strict_):
+    name: HostName = Field(description="the router VM's libvirt domain and host name")
+    tap: Tap
+    nic: IfName = Field(description="the router's trunk NIC name inside the VM")
+    ram_mib: int = Field(ge=256, le=65536, description="guest RAM in MiB (256..65536)")
+    vcpus: int = Field(ge=1, le=16, description="virtual CPUs (1..16)")
+    upstream_ipv4: V4If = Field(description="the router's address on the upstream VLAN")
+    upstream_ipv6: V6If = Field(description="the router's IPv6 address on the upstream VLAN")
+
+
+class DhcpServer(Strict_):
+    name: HostName = Field(description="the DHCP server container's name")
+    ipv4: V4If = Field(description="the DHCP server's static address in the shared segment")
+    role: Literal["primary", "secondary"] = Field(description="the server's ISC failover role")
+
+
+class Tenant(Strict_):
+    name: HostName = Field(description="the tenant VM's libvirt domain and host name")
+    tap: Tap
+    link_vlan: Vlan = Field(description="the access VLAN between this tenant and the router")
+    nic: IfName = Field(description="the tenant's NIC name inside the VM")
+    ram_mib: int = Field(ge=512, le=65536, description="guest RAM in MiB (512..65536)")
+    vcpus: int = Field(ge=1, le=16, description="virtual CPUs (1..16)")
+    router_ipv4: V4If = Field(description="the router's address on this tenant's link")
+    tenant_ipv4: V4If = Field(description="the tenant's underlay address on its link to the router")
+    router_ipv6: V6If = Field(description="the router's IPv6 address on this tenant's link")
+    tenant_ipv6: V6If = Field(description="the tenant's IPv6 address on its link to the router")
+    router_ll: V6If = Field(description="the router's extra link-local address on this link, the tenant's IPv6 gateway")
+    table_id: int = Field(ge=1, le=252, description="the router's routing table id for this tenant's path (1..252)")
+    table_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="a routing table name (lower case)")]
+    fwmark: int = Field(ge=1, le=0xFFFFFFFF, description="the firewall mark that sends a connection to this tenant's table")
+    ovs_bridge: IfName = Field(description="the tenant's OVS bridge that carries the shared segment")
+    vxlan_port: IfName = Field(description="the VXLAN tunnel port name towards the other tenant")
+    svi_ipv4: V4If = Field(description="the tenant's own IPv4 address on the shared segment's SVI")
+    svi_ipv6: V6If = Field(description="the tenant's own IPv6 address on the shared segment's SVI")
+    svi_ll: V6If = Field(description="the tenant's extra link-local address on the SVI")
+    vrrp_priority: Priority
+    dhcp_server: DhcpServer
+    clients: Annotated[tuple[HostName, ...], Strict(False)] = Field(min_length=1, description="names of the DHCP/SLAAC client containers")
+
+
+class Segment(Strict_):
+    vlan: Vlan = Field(description="the VLAN id of the shared segment inside the tenants' OVS bridges")
+    vni: int = Field(ge=1, le=16777215, description="the VXLAN network identifier, a whole number in 1..16777215")
+    svi: IfName = Field(description="the fake-bridge SVI that carries the segment on each tenant")
+    ipv4: V4Net = Field(description="the shared segment's IPv4 subnet")
+    ipv6: V6Net = Field(description="the shared segment's IPv6 prefix (a /64 for SLAAC)")
+    mtu: int = Field(ge=1280, le=9000, description="MTU of the overlay (bridge, SVI, containers), 1280..9000")
+    underlay_mtu: int = Field(ge=1280, le=9000, description="MTU of the tenants' underlay NIC, 1280..9000")
+
+
+class VrrpCheck(Strict_):
+    interval: int = Field(ge=1, le=60, description="seconds between two runs of a check script (1..60)")
+    timeout: int = Field(ge=1, le=60, description="seconds before a check script is killed (1..60)")
+    rise: int = Field(ge=1, le=20, description="successes before a failed check counts as up again (1..20)")
+    fall: int = Field(ge=1, le=20, description="failures before a check counts as down (1..20)")
+
+
+class Vrrp(Strict_):
+    vrid4: Vrid
+    vrid6: Vrid
+    vip4: V4If = Field(description="the IPv4 gateway VIP on the shared segment")
+    vip6: V6If = Field(description="the IPv6 gateway VIP, link-local (VRRPv3 requires it)")
+    advert_int: int = Field(ge=1, le=40, description="seconds between VRRP adverts (1..40)")
+    check: VrrpCheck
+
+
+class Radvd(Strict_):
+    ra_source: V6Addr = Field(description="the source of router advertisements: must be the VRRP IPv6 VIP")
+    prefix: V6Net = Field(description="the prefix advertised for SLAAC: must be the segment's IPv6 prefix")
+
+
+class Failover(Strict_):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="the failover peer name")]
+    primary_port: Port
+    secondary_port: Port
+    max_response_delay: int = Field(ge=1, le=3600, description="seconds (1..3600)")
+    max_unacked_updates: int = Field(ge=1, le=100, description="a count (1..100)")
+    mclt: int = Field(ge=1, le=86400, description="maximum client lead time in seconds (1..86400)")
+    split: int = Field(ge=0, le=256, description="the primary's share of the hash buckets (0..256)")
+    load_balance_max_seconds: int = Field(ge=1, le=60, description="seconds (1..60)")
+
+
+class Dhcp(Strict_):
+    range_start: V4Addr = Field(description="first address of the dynamic pool")
+    range_end: V4Addr = Field(description="last address of the dynamic pool")
+    default_lease_time: int = Field(ge=60, le=604800, description="seconds (60..604800)")
+    max_lease_time: int = Field(ge=60, le=604800, description="seconds (60..604800)")
+    failover: Failover
+
+
+class Lab(Strict_):
+    group: int = Field(ge=0, le=40, description="the class group number: 0 is the seed's lab, 1..40 are derived groups")
+    hypervisor: Hypervisor
+    images: Images
+    lab_user: LabUser
+    internet: Internet
+    upstream: Upstream
+    router: Router
+    tenants: dict[Color, Tenant] = Field(description="the two tenants, keyed 'blue' and 'green'")
+    segment: Segment
+    vrrp: Vrrp
+    radvd: Radvd
+    dhcp: Dhcp
+
+    def tenant_pairs(self) -> list[tuple[Tenant, Tenant]]:
+        """Each tenant with its VXLAN peer."""
+        blue, green = self.tenants["blue"], self.tenants["green"]
+        return [(blue, green), (green, blue)]
+
+    def peer_of(self, tenant: Tenant) -> Tenant:
+        return next(peer for t, peer in self.tenant_pairs() if t is tenant)
+
+    def master(self) -> Tenant:
+        """The tenant that holds the VIPs when both are healthy (highest VRRP priority)."""
+        return max(self.tenants.values(), key=lambda t: t.vrrp_priority)
+
+    def router_subif(self, vlan: int) -> str:
+        return f"{self.router.nic}.{vlan}"
+
+    def vrrp_instance(self, family: Literal[4, 6]) -> str:
+        return f"VXLAN_{self.segment.vlan}_IPv{family}"
+
+
+def mac_for_tap(prefix: str, tap: int) -> str:
+    """The seed's ovs-startup.sh rule: a fixed prefix, then the tap number on two bytes."""
+    return f"{prefix}:{tap >> 8:02x}:{tap & 0xFF:02x}"
+
+
+def is_valid_ifname(name: str) -> bool:
+    return re.fullmatch(IFNAME_RE, name) is not None

@@ -1,0 +1,216 @@
+"""Rendering: every file the lab writes, per machine, from the validated model.
+
+Templates live in `files/` (one per feature) and see only the model and values derived here;
+StrictUndefined turns any missing value into an error instead of an empty string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from vxlab.model import Lab, Tenant, mac_for_tap
+from vxlab.naming import stack_label
+
+FILES_DIR = Path(__file__).resolve().parent.parent / "files"
+
+Role = Literal["host", "router", "tenant", "dhcp-server", "client"]
+# What checks a file: each kind has one checker in vxlab.daemons.
+Kind = Literal[
+    "ifupdown", "sysctl", "rt_tables", "iptables", "ip6tables", "radvd", "keepalived",
+    "script", "host-switch", "tmpfiles", "lxd-preseed", "dhcpd", "shell-vars",
+]
+
+KEEPALIVED_SCRIPTS = {
+    "check4": "/usr/local/bin/keepalived_check_ipv4.sh",
+    "check6": "/usr/local/bin/keepalived_check_ipv6.sh",
+    "notify": "/usr/local/bin/keepalived_notify.sh",
+}
+KEEPALIVED_STATUS = "/run/keepalived_status"
+SYSCTL_PATH = "/etc/sysctl.d/90-vxlab-routing.conf"
+INTERFACES = "/etc/network/interfaces"
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    path: str
+    content: str
+    kind: Kind
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    role: Role
+    files: tuple[RenderedFile, ...]
+
+    def file(self, path: str) -> RenderedFile:
+        return next(f for f in self.files if f.path == path)
+
+
+@dataclass(frozen=True)
+class HostPort:
+    vm: str
+    tap: str
+    mac: str
+    mode: Literal["access", "trunk"]
+    vlans: tuple[int, ...]
+
+    @property
+    def ovs_options(self) -> str:
+        if self.mode == "access":
+            return f"tag={self.vlans[0]} vlan_mode=access"
+        return f"vlan_mode=trunk trunks={','.join(str(v) for v in self.vlans)}"
+
+
+@dataclass(frozen=True)
+class HostRoute:
+    net: IPv4Network | IPv6Network
+    via: str
+
+    @property
+    def version(self) -> int:
+        return self.net.version
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(FILES_DIR),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def host_ports(lab: Lab) -> list[HostPort]:
+    """The group's tap ports on the host bridge: the router trunks its VLANs, tenants are access."""
+    links = [t.link_vlan for t in lab.tenants.values()]
+    ports = [HostPort(lab.router.name, f"tap{lab.router.tap}", mac_for_tap(lab.hypervisor.mac_prefix, lab.router.tap),
+                      "trunk", (lab.upstream.vlan, *links))]
+    ports += [HostPort(t.name, f"tap{t.tap}", mac_for_tap(lab.hypervisor.mac_prefix, t.tap), "access", (t.link_vlan,))
+              for t in lab.tenants.values()]
+    return ports
+
+
+def host_routes(lab: Lab) -> list[HostRoute]:
+    """What the host routes through the router: the tenant links, so it reaches the tenants.
+    (The segment itself is only in the router's per-tenant tables, as in the seed.)"""
+    via4, via6 = str(lab.router.upstream_ipv4.ip), str(lab.router.upstream_ipv6.ip)
+    routes = [HostRoute(t.router_ipv4.network, via4) for t in lab.tenants.values()]
+    routes += [HostRoute(t.router_ipv6.network, via6) for t in lab.tenants.values()]
+    return routes
+
+
+def _tenant_view(lab: Lab, color: str, t: Tenant) -> dict[str, Any]:
+    return {**t.__dict__, "color": color, "subif": lab.router_subif(t.link_vlan)}
+
+
+class _Renderer:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.label = stack_label(lab.group)
+        self.base: dict[str, Any] = {
+            **{name: getattr(lab, name) for name in type(lab).model_fields},
+            "label": self.label,
+            "managed": f"Managed by vxlab ({self.label}): edit the stack config, not this file.",
+            "tenants": [_tenant_view(lab, c, t) for c, t in lab.tenants.items()],
+            "up_if": lab.router_subif(lab.upstream.vlan),
+            "upstream_net4": lab.upstream.host_ipv4.network,
+            "upstream_net6": lab.upstream.host_ipv6.network,
+        }
+
+    def file(self, template: str, path: str, kind: Kind, mode: int = 0o644, **extra: Any) -> RenderedFile:
+        content = _env().get_template(template).render({**self.base, **extra})
+        return RenderedFile(path, content, kind, mode)
+
+    def host(self) -> Machine:
+        lab = self.lab
+        extra = {"ports": host_ports(lab), "routes": host_routes(lab)}
+        return Machine("host", "host", (
+            self.file("host/interfaces-bridge.j2", f"/etc/network/interfaces.d/{lab.hypervisor.bridge}", "ifupdown"),
+            self.file("host/interfaces-group.j2", f"/etc/network/interfaces.d/{self.label}", "ifupdown", **extra),
+            self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
+            self.file("host/host-switch.sh.j2", f"/usr/local/lib/vxlab/{self.label}/host-switch.sh",
+                      "host-switch", 0o755, **extra),
+        ))
+
+    def router(self) -> Machine:
+        return Machine(self.lab.router.name, "router", (
+            self.file("router/interfaces.j2", INTERFACES, "ifupdown"),
+            self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
+            self.file("router/rt_tables.j2", "/etc/iproute2/rt_tables.d/vxlab.conf", "rt_tables"),
+            self.file("router/rules.v4.j2", "/etc/iptables/rules.v4", "iptables"),
+            self.file("router/rules.v6.j2", "/etc/iptables/rules.v6", "ip6tables"),
+        ))
+
+    def tenant(self, t: Tenant) -> Machine:
+        lab = self.lab
+        ctx = {"tenant": t, "peer": lab.peer_of(t), "scripts": KEEPALIVED_SCRIPTS,
+               "status_file": KEEPALIVED_STATUS,
+               "state": "MASTER" if lab.master() is t else "BACKUP",
+               "instance4": lab.vrrp_instance(4), "instance6": lab.vrrp_instance(6)}
+        return Machine(t.name, "tenant", (
+            self.file("tenant/interfaces.j2", INTERFACES, "ifupdown", **ctx),
+            self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
+            self.file("tenant/radvd.conf.j2", "/etc/radvd.conf", "radvd"),
+            self.file("tenant/keepalived.conf.j2", "/etc/keepalived/keepalived.conf", "keepalived", **ctx),
+            self.file("tenant/keepalived_check.sh.j2", KEEPALIVED_SCRIPTS["check4"], "script", 0o755,
+                      target=lab.internet.probe4),
+            self.file("tenant/keepalived_check.sh.j2", KEEPALIVED_SCRIPTS["check6"], "script", 0o755,
+                      target=lab.internet.probe6),
+            self.file("tenant/keepalived_notify.sh.j2", KEEPALIVED_SCRIPTS["notify"], "script", 0o755, **ctx),
+            self.file("tenant/tmpfiles-keepalived.conf.j2", "/etc/tmpfiles.d/vxlab-keepalived.conf", "tmpfiles",
+                      **ctx),
+            self.file("tenant/lxd-preseed.yaml.j2", "/etc/vxlab/lxd-preseed.yaml", "lxd-preseed"),
+        ))
+
+    def dhcp_server(self, t: Tenant) -> Machine:
+        lab = self.lab
+        server, partner = t.dhcp_server, lab.peer_of(t).dhcp_server
+        ports = lab.dhcp.failover
+        own, peer = ((ports.primary_port, ports.secondary_port) if server.role == "primary"
+                     else (ports.secondary_port, ports.primary_port))
+        ctx = {"server": server, "partner": partner, "own_port": own, "peer_port": peer}
+        return Machine(server.name, "dhcp-server", (
+            self.file("container/interfaces-dhcp-server.j2", INTERFACES, "ifupdown", **ctx),
+            self.file("container/isc-dhcp-server.default.j2", "/etc/default/isc-dhcp-server", "shell-vars"),
+            self.file("container/dhcpd.conf.j2", "/etc/dhcp/dhcpd.conf", "dhcpd", **ctx),
+        ))
+
+    def client(self, name: str) -> Machine:
+        return Machine(name, "client", (
+            self.file("container/interfaces-client.j2", INTERFACES, "ifupdown", client=name),
+        ))
+
+
+def render_lab(lab: Lab) -> list[Machine]:
+    """Every machine of the lab with every file vxlab writes on it."""
+    r = _Renderer(lab)
+    machines = [r.host(), r.router()]
+    for t in lab.tenants.values():
+        machines.append(r.tenant(t))
+        machines.append(r.dhcp_server(t))
+        machines.extend(r.client(c) for c in t.clients)
+    return machines
+
+
+def write_tree(machines: list[Machine], out: Path) -> list[Path]:
+    """`out/<machine>/<absolute path>` for every file; returns what was written."""
+    written = []
+    for machine in machines:
+        for f in machine.files:
+            target = out / machine.name / f.path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.content)
+            target.chmod(f.mode)
+            written.append(target)
+    return written
