@@ -70,10 +70,13 @@ def check_collisions(labs: Mapping[str, Lab]) -> None:
             if hypervisor_of(a) != hypervisor_of(b):
                 continue
             if a.hypervisor.bridge == b.hypervisor.bridge and a.hypervisor.datapath_type != b.hypervisor.datapath_type:
-                raise ConfigError(config_key(("hypervisor", "datapath_type")),
-                                  f"bridge {a.hypervisor.bridge} is {a.hypervisor.datapath_type} in stack {first} "
-                                  f"but {b.hypervisor.datapath_type} here",
-                                  "use one datapath type for a shared bridge", second)
+                raise ConfigError(
+                    config_key(("hypervisor", "datapath_type")),
+                    f"bridge {a.hypervisor.bridge} is {a.hypervisor.datapath_type} in stack {first} "
+                    f"but {b.hypervisor.datapath_type} here",
+                    "use one datapath type for a shared bridge",
+                    second,
+                )
             for ca in claims(a):
                 for cb in claims(b):
                     if _clash(ca, cb):
@@ -81,4 +84,6 @@ def check_collisions(labs: Mapping[str, Lab]) -> None:
                             config_key(cb.path),
                             f"{cb.what} {cb.value} collides with {ca.value} of stack {first} "
                             f"({config_key(ca.path)}) on hypervisor {hypervisor_of(b)}",
-                            "give the stacks different group numbers or a different value here", second)
+                            "give the stacks different group numbers or a different value here",
+                            second,
+                        )

@@ -71,20 +71,24 @@ class _Run:
         return path
 
     def run(self, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
-                              start_new_session=True)
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False, start_new_session=True
+        )
 
     def in_namespaces(self, script: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run a bash script in fresh network, mount and PID namespaces: whatever it starts
         dies with it, and its mounts stay private."""
         body = "set -euo pipefail\nmount --make-rprivate /\n" + script
         path = self.put("ns-script.sh", body, 0o755)
-        return self.run(["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--", "bash", str(path)], timeout)
+        return self.run(
+            ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--", "bash", str(path)], timeout
+        )
 
 
 def _output(proc: subprocess.CompletedProcess[str]) -> str:
     text = (proc.stderr + proc.stdout).strip()
-    return " | ".join(line.strip() for line in text.splitlines() if line.strip())[-600:]
+    # The first diagnostics name the cause; later ones tend to be its echoes.
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())[:800]
 
 
 def _result(proc: subprocess.CompletedProcess[str]) -> tuple[bool, str]:
@@ -92,6 +96,7 @@ def _result(proc: subprocess.CompletedProcess[str]) -> tuple[bool, str]:
 
 
 # -- checkers: (run, file, machine, lab) -> (ok, detail) ---------------------------------------
+
 
 def check_ifupdown(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
     path = run.put("interfaces", f.content)
@@ -110,10 +115,13 @@ def check_sysctl(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool
 
 
 def check_rt_tables(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
-    # The tables must resolve by name in `ip rule`, as the router's interfaces file uses them.
-    run.put("rt_tables.d/vxlab.conf", f.content)
-    lines = ["mkdir -p /etc/iproute2/rt_tables.d",
-             f"mount --bind {run.dir / 'rt_tables.d'} /etc/iproute2/rt_tables.d"]
+    """The tables must resolve by name in `ip rule`, as the router's interfaces file uses them:
+    the file goes to its own path in a copy of /etc/iproute2 mounted over the real one."""
+    relative = Path(f.path).relative_to("/etc/iproute2")
+    etc = run.dir / "iproute2"
+    shutil.copytree("/etc/iproute2", etc)
+    run.put(f"iproute2/{relative}", f.content)
+    lines = [f"mount --bind {etc} /etc/iproute2"]
     for t in lab.tenants.values():
         lines.append(f"ip rule add fwmark {t.fwmark} table {t.table_name}")
         lines.append(f"ip -6 rule add fwmark {t.fwmark} table {t.table_name}")
@@ -125,6 +133,7 @@ def _restore(program: str) -> Callable[[_Run, RenderedFile, Machine, Lab], tuple
     def check(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
         path = run.put("rules", f.content)
         return _result(run.in_namespaces(f"{program} --test {path}\n"))
+
     return check
 
 
@@ -149,7 +158,8 @@ def check_keepalived(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[
         f"ip link add {lab.segment.svi} type veth peer name vxlab-peer\n"
         f"ip link set {lab.segment.svi} up\n"
         f"cp /etc/passwd {run.dir}/passwd; cp /etc/group {run.dir}/group\n"
-        f"getent passwd {user} >/dev/null || echo '{user}:x:64999:64999::/nonexistent:/usr/sbin/nologin' >> {run.dir}/passwd\n"
+        f"getent passwd {user} >/dev/null || "
+        f"echo '{user}:x:64999:64999::/nonexistent:/usr/sbin/nologin' >> {run.dir}/passwd\n"
         f"getent group {user} >/dev/null || echo '{user}:x:64999:' >> {run.dir}/group\n"
         f"mount --bind {run.dir}/passwd /etc/passwd\nmount --bind {run.dir}/group /etc/group\n"
         f"mkdir -p /usr/local/bin\nmount --bind {run.dir}/bin /usr/local/bin\n"
@@ -189,10 +199,15 @@ def check_host_switch(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple
     script_path = run.put("host-switch.sh", f.content, 0o755)
     d = run.dir
     db, sock = d / "conf.db", d / "db.sock"
-    run.put("bin/ovs-vsctl", (
-        "#!/bin/bash\n"
-        'args=(); for a in "$@"; do args+=("${a/datapath_type=system/datapath_type=netdev}"); done\n'
-        f'exec /usr/bin/ovs-vsctl --timeout=30 --db=unix:{sock} "${{args[@]}}"\n'), 0o755)
+    run.put(
+        "bin/ovs-vsctl",
+        (
+            "#!/bin/bash\n"
+            'args=(); for a in "$@"; do args+=("${a/datapath_type=system/datapath_type=netdev}"); done\n'
+            f'exec /usr/bin/ovs-vsctl --timeout=30 --db=unix:{sock} "${{args[@]}}"\n'
+        ),
+        0o755,
+    )
     label = stack_label(lab.group)
     expected = " ".join(sorted(_expected_ports(lab)))
     prepare = ""
@@ -200,9 +215,11 @@ def check_host_switch(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple
         prepare += f"ip link add {lab.hypervisor.uplink} type veth peer name vxlab-uplink\n"
     if lab.hypervisor.tap_group:
         group = lab.hypervisor.tap_group
-        prepare += (f"cp /etc/group {d}/group\n"
-                    f"getent group {group} >/dev/null || echo '{group}:x:64998:' >> {d}/group\n"
-                    f"mount --bind {d}/group /etc/group\n")
+        prepare += (
+            f"cp /etc/group {d}/group\n"
+            f"getent group {group} >/dev/null || echo '{group}:x:64998:' >> {d}/group\n"
+            f"mount --bind {d}/group /etc/group\n"
+        )
     find_ports = f"ovs-vsctl --bare --columns=name find Port external_ids:vxlab={label} | sort | xargs"
     script = prepare + (
         "ip link set lo up\nmkdir -p /run/netns && mount -t tmpfs none /run/netns\n"
@@ -216,10 +233,10 @@ def check_host_switch(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple
         "ovs-vsctl init\n"
         f"{script_path} up\n{script_path} up\n"
         f"got=$({find_ports})\n"
-        f"[ \"$got\" = {shlex.quote(expected)} ] || {{ echo \"ports after up: $got\"; exit 1; }}\n"
+        f'[ "$got" = {shlex.quote(expected)} ] || {{ echo "ports after up: $got"; exit 1; }}\n'
         f"{script_path} down\n"
         f"left=$({find_ports})\n"
-        f"[ -z \"$left\" ] || {{ echo \"ports left after down: $left\"; exit 1; }}\n"
+        f'[ -z "$left" ] || {{ echo "ports left after down: $left"; exit 1; }}\n'
     )
     return _result(run.in_namespaces(script, timeout=120))
 
@@ -245,8 +262,13 @@ def check_lxd_preseed(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple
     # No LXD daemon on the checking machine: check the YAML and the profile it must carry.
     doc = yaml.safe_load(f.content)
     nic = doc["profiles"][0]["devices"]["eth0"]
-    if nic != {"name": "eth0", "nictype": "bridged", "parent": lab.segment.svi,
-               "mtu": str(lab.segment.mtu), "type": "nic"}:
+    if nic != {
+        "name": "eth0",
+        "nictype": "bridged",
+        "parent": lab.segment.svi,
+        "mtu": str(lab.segment.mtu),
+        "type": "nic",
+    }:
         return False, f"unexpected eth0 device {nic}"
     return True, ""
 

@@ -15,8 +15,18 @@ from vxlab.naming import group_numbers
 DEFAULT_SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiLWV4YW1wbGUta2V5LW5vdC1mb3ItdXNl vxlab-example"
 
 
-def _tenant(color: str, tap: int, link4: str, link6_id: str, host_id: int, prefix: str,
-            seg4: str, seg6: str, role: str, port_name: str) -> dict[str, Any]:
+def _tenant(
+    color: str,
+    tap: int,
+    link4: str,
+    link6_id: str,
+    host_id: int,
+    prefix: str,
+    seg4: str,
+    seg6: str,
+    role: str,
+    port_name: str,
+) -> dict[str, Any]:
     return {
         "name": f"{prefix}{color}Tenant",
         "tap": tap,
@@ -92,10 +102,30 @@ def lab_defaults(group: int) -> dict[str, Any]:
             "upstream_ipv6": f"{n.upstream6}c8/64",
         },
         "tenants": {
-            "blue": _tenant("blue", n.blue_tap, n.blue_link4, f"{n.links6_base}:dc", 220,
-                            n.prefix, n.segment4, n.segment6, "primary", "vxlanBlueGreen"),
-            "green": _tenant("green", n.green_tap, n.green_link4, f"{n.links6_base}:dd", 221,
-                             n.prefix, n.segment4, n.segment6, "secondary", "vxlanGreenBlue"),
+            "blue": _tenant(
+                "blue",
+                n.blue_tap,
+                n.blue_link4,
+                f"{n.links6_base}:dc",
+                220,
+                n.prefix,
+                n.segment4,
+                n.segment6,
+                "primary",
+                "vxlanBlueGreen",
+            ),
+            "green": _tenant(
+                "green",
+                n.green_tap,
+                n.green_link4,
+                f"{n.links6_base}:dd",
+                221,
+                n.prefix,
+                n.segment4,
+                n.segment6,
+                "secondary",
+                "vxlanGreenBlue",
+            ),
         },
         "segment": {
             "vlan": 7,

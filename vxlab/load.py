@@ -35,13 +35,15 @@ def load_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
     path = stack_file(project_dir, stack)
     if not path.is_file():
         known = ", ".join(list_stacks(project_dir)) or "none"
-        raise ConfigError("--stack", f"no file {path.name} in {project_dir}",
-                          f"use one of the project's stacks ({known}) or create {path.name}")
+        raise ConfigError(
+            "--stack",
+            f"no file {path.name} in {project_dir}",
+            f"use one of the project's stacks ({known}) or create {path.name}",
+        )
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(path.name, f"not valid YAML ({str(exc).splitlines()[0]})",
-                          "fix the YAML syntax") from None
+        raise ConfigError(path.name, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
     return config_from_pulumi(doc.get("config") or {}, source=path.name)
 
 
@@ -52,8 +54,7 @@ def config_from_pulumi(raw: Mapping[str, Any], source: str = "config") -> dict[s
     for key, value in raw.items():
         ns, sep, name = str(key).partition(":")
         if not sep:
-            raise ConfigError(str(key), f"config key without a namespace in {source}",
-                              f"write it as {NAMESPACE}:{key}")
+            raise ConfigError(str(key), f"config key without a namespace in {source}", f"write it as {NAMESPACE}:{key}")
         if ns == NAMESPACE:
             out[name] = value
     return out
@@ -71,8 +72,9 @@ def _merge(base: Any, override: Any) -> Any:
 def _group_of(config: Mapping[str, Any]) -> int:
     group = config.get("group", 0)
     if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group <= MAX_GROUP:
-        raise ConfigError(config_key(("group",)), f"got {group!r}",
-                          f"set a whole number 0..{MAX_GROUP} (0 is the seed's lab)")
+        raise ConfigError(
+            config_key(("group",)), f"got {group!r}", f"set a whole number 0..{MAX_GROUP} (0 is the seed's lab)"
+        )
     return group
 
 
@@ -109,8 +111,13 @@ def _describe(path: tuple[str | int, ...]) -> str | None:
 def _schema_error(exc: ValidationError) -> ConfigError:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    key = config_key(loc)
     got = err.get("input")
+    if loc and loc[-1] == "[key]":  # a dict key that is not allowed, e.g. a third tenant
+        key = config_key(loc[:-1])
+        return ConfigError(
+            key, f"unknown key {got!r}", f"use one of the allowed keys ({err['msg'].removeprefix('Input should be ')})"
+        )
+    key = config_key(loc)
     if err["type"] == "extra_forbidden":
         return ConfigError(key, "unknown key", "remove it or correct its spelling (see README: config keys)")
     if err["type"] == "missing":

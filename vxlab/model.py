@@ -29,12 +29,18 @@ Port = Annotated[int, Field(ge=1, le=65535, description="a TCP port in 1..65535"
 
 # Linux interface names: at most 15 bytes, no slash, colon or white space.
 IFNAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,14}$"
-IfName = Annotated[str, Field(pattern=IFNAME_RE, description="an interface name of 1..15 letters, digits, '.', '-' or '_'")]
+IfName = Annotated[
+    str, Field(pattern=IFNAME_RE, description="an interface name of 1..15 letters, digits, '.', '-' or '_'")
+]
 # Host names of VMs and containers (libvirt domain, LXD instance): a letter first, then
 # letters, digits and dashes, at most 63 characters (LXD's limit).
 HOSTNAME_RE = r"^[A-Za-z][A-Za-z0-9\-]{0,62}$"
-HostName = Annotated[str, Field(pattern=HOSTNAME_RE, description="a host name: a letter, then up to 62 letters, digits or '-'")]
-UserName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_\-]{0,31}$", description="a POSIX user name (lower case, up to 32 characters)")]
+HostName = Annotated[
+    str, Field(pattern=HOSTNAME_RE, description="a host name: a letter, then up to 62 letters, digits or '-'")
+]
+UserName = Annotated[
+    str, Field(pattern=r"^[a-z_][a-z0-9_\-]{0,31}$", description="a POSIX user name (lower case, up to 32 characters)")
+]
 Color = Literal["blue", "green"]
 
 MAC_PREFIX_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){3}$"
@@ -45,25 +51,45 @@ class Strict_(BaseModel):
 
 
 class Hypervisor(Strict_):
-    libvirt_uri: str = Field(description="the libvirt connection URI, e.g. qemu:///system or qemu+ssh://root@host/system")
-    domain_type: Literal["kvm", "qemu"] = Field(description="'kvm' with hardware virtualisation, 'qemu' for TCG emulation")
+    libvirt_uri: str = Field(
+        description="the libvirt connection URI, e.g. qemu:///system or qemu+ssh://root@host/system"
+    )
+    domain_type: Literal["kvm", "qemu"] = Field(
+        description="'kvm' with hardware virtualisation, 'qemu' for TCG emulation"
+    )
     ssh_host: str | None = Field(description="host that runs OVS and libvirt, reached over SSH; null for this machine")
     bridge: IfName = Field(description="the host's OVS distribution switch, shared by every group")
-    datapath_type: Literal["system", "netdev"] = Field(description="OVS datapath of the host bridge: 'system' (kernel) or 'netdev' (userspace)")
-    uplink: IfName | None = Field(description="the host's physical port added to the bridge as a trunk, or null for none")
-    svi_netns: IfName | None = Field(description="network namespace that holds the group's SVI and routes; null for the host's own")
-    tap_group: UserName | None = Field(description="system group that may open the taps (the seed uses kvm); null for root only")
-    mac_prefix: str = Field(pattern=MAC_PREFIX_RE, description="four lower-case MAC bytes, locally administered unicast, e.g. ba:ad:ca:fe")
+    datapath_type: Literal["system", "netdev"] = Field(
+        description="OVS datapath of the host bridge: 'system' (kernel) or 'netdev' (userspace)"
+    )
+    uplink: IfName | None = Field(
+        description="the host's physical port added to the bridge as a trunk, or null for none"
+    )
+    svi_netns: IfName | None = Field(
+        description="network namespace that holds the group's SVI and routes; null for the host's own"
+    )
+    tap_group: UserName | None = Field(
+        description="system group that may open the taps (the seed uses kvm); null for root only"
+    )
+    mac_prefix: str = Field(
+        pattern=MAC_PREFIX_RE, description="four lower-case MAC bytes, locally administered unicast, e.g. ba:ad:ca:fe"
+    )
 
 
 class Images(Strict_):
     pool: str = Field(min_length=1, description="the libvirt storage pool that holds the master image and the clones")
-    master: str = Field(min_length=1, description="the master qcow2 image name in the pool, cloned copy-on-write for each VM")
-    container_image: str = Field(min_length=1, description="the LXD image for the containers as REMOTE:ALIAS (e.g. vxlab:debian-12-dhcp)")
+    master: str = Field(
+        min_length=1, description="the master qcow2 image name in the pool, cloned copy-on-write for each VM"
+    )
+    container_image: str = Field(
+        min_length=1, description="the LXD image for the containers as REMOTE:ALIAS (e.g. vxlab:debian-12-dhcp)"
+    )
 
 
 class LabUser(Strict_):
-    name: UserName = Field(description="the unprivileged lab account on every VM; keepalived's scripts run as this user")
+    name: UserName = Field(
+        description="the unprivileged lab account on every VM; keepalived's scripts run as this user"
+    )
     ssh_public_key: str = Field(description="the OpenSSH public key installed for the lab user")
 
 
@@ -112,8 +138,12 @@ class Tenant(Strict_):
     tenant_ipv6: V6If = Field(description="the tenant's IPv6 address on its link to the router")
     router_ll: V6If = Field(description="the router's extra link-local address on this link, the tenant's IPv6 gateway")
     table_id: int = Field(ge=1, le=252, description="the router's routing table id for this tenant's path (1..252)")
-    table_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="a routing table name (lower case)")]
-    fwmark: int = Field(ge=1, le=0xFFFFFFFF, description="the firewall mark that sends a connection to this tenant's table")
+    table_name: Annotated[
+        str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="a routing table name (lower case)")
+    ]
+    fwmark: int = Field(
+        ge=1, le=0xFFFFFFFF, description="the firewall mark that sends a connection to this tenant's table"
+    )
     ovs_bridge: IfName = Field(description="the tenant's OVS bridge that carries the shared segment")
     vxlan_port: IfName = Field(description="the VXLAN tunnel port name towards the other tenant")
     svi_ipv4: V4If = Field(description="the tenant's own IPv4 address on the shared segment's SVI")
@@ -121,7 +151,9 @@ class Tenant(Strict_):
     svi_ll: V6If = Field(description="the tenant's extra link-local address on the SVI")
     vrrp_priority: Priority
     dhcp_server: DhcpServer
-    clients: Annotated[tuple[HostName, ...], Strict(False)] = Field(min_length=1, description="names of the DHCP/SLAAC client containers")
+    clients: Annotated[tuple[HostName, ...], Strict(False)] = Field(
+        min_length=1, description="names of the DHCP/SLAAC client containers"
+    )
 
 
 class Segment(Strict_):

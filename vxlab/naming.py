@@ -39,23 +39,44 @@ class GroupNumbers:
 def group_numbers(group: int) -> GroupNumbers:
     if group == 0:
         return GroupNumbers(
-            group=0, prefix="", upstream_vlan=28, router_tap=20, blue_tap=220, green_tap=221,
-            vni=7, vrid4=74, vrid6=76,
-            upstream4="198.18.28", blue_link4="172.16.220", green_link4="172.16.221",
+            group=0,
+            prefix="",
+            upstream_vlan=28,
+            router_tap=20,
+            blue_tap=220,
+            green_tap=221,
+            vni=7,
+            vrid4=74,
+            vrid6=76,
+            upstream4="198.18.28",
+            blue_link4="172.16.220",
+            green_link4="172.16.221",
             segment4="192.0.2",
-            upstream6="2001:678:3fc:1c::", links6_base="2001:db8", segment6="2001:db8:7::",
+            upstream6="2001:678:3fc:1c::",
+            links6_base="2001:db8",
+            segment6="2001:db8:7::",
         )
     if not 1 <= group <= MAX_GROUP:
         raise ValueError(f"group must be 0..{MAX_GROUP}")
     block = 100 * group
     site = f"2001:db8:{0x100 + group:x}"
     return GroupNumbers(
-        group=group, prefix=f"g{group:02d}-", upstream_vlan=block + 28, router_tap=block + 30,
-        blue_tap=block + 40, green_tap=block + 41,
-        vni=1000 * group + 7, vrid4=100 + 2 * group, vrid6=101 + 2 * group,
-        upstream4=f"198.19.{group}", blue_link4=f"172.20.{group}", green_link4=f"172.21.{group}",
+        group=group,
+        prefix=f"g{group:02d}-",
+        upstream_vlan=block + 28,
+        router_tap=block + 30,
+        blue_tap=block + 40,
+        green_tap=block + 41,
+        vni=1000 * group + 7,
+        vrid4=100 + 2 * group,
+        vrid6=101 + 2 * group,
+        upstream4=f"198.19.{group}",
+        blue_link4=f"172.20.{group}",
+        green_link4=f"172.21.{group}",
         segment4=f"10.{group}.7",
-        upstream6=f"{site}:1c::", links6_base=site, segment6=f"{site}:7::",
+        upstream6=f"{site}:1c::",
+        links6_base=site,
+        segment6=f"{site}:7::",
     )
 
 

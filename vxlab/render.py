@@ -22,8 +22,19 @@ FILES_DIR = Path(__file__).resolve().parent.parent / "files"
 Role = Literal["host", "router", "tenant", "dhcp-server", "client"]
 # What checks a file: each kind has one checker in vxlab.daemons.
 Kind = Literal[
-    "ifupdown", "sysctl", "rt_tables", "iptables", "ip6tables", "radvd", "keepalived",
-    "script", "host-switch", "tmpfiles", "lxd-preseed", "dhcpd", "shell-vars",
+    "ifupdown",
+    "sysctl",
+    "rt_tables",
+    "iptables",
+    "ip6tables",
+    "radvd",
+    "keepalived",
+    "script",
+    "host-switch",
+    "tmpfiles",
+    "lxd-preseed",
+    "dhcpd",
+    "shell-vars",
 ]
 
 KEEPALIVED_SCRIPTS = {
@@ -94,10 +105,19 @@ def _env() -> jinja2.Environment:
 def host_ports(lab: Lab) -> list[HostPort]:
     """The group's tap ports on the host bridge: the router trunks its VLANs, tenants are access."""
     links = [t.link_vlan for t in lab.tenants.values()]
-    ports = [HostPort(lab.router.name, f"tap{lab.router.tap}", mac_for_tap(lab.hypervisor.mac_prefix, lab.router.tap),
-                      "trunk", (lab.upstream.vlan, *links))]
-    ports += [HostPort(t.name, f"tap{t.tap}", mac_for_tap(lab.hypervisor.mac_prefix, t.tap), "access", (t.link_vlan,))
-              for t in lab.tenants.values()]
+    ports = [
+        HostPort(
+            lab.router.name,
+            f"tap{lab.router.tap}",
+            mac_for_tap(lab.hypervisor.mac_prefix, lab.router.tap),
+            "trunk",
+            (lab.upstream.vlan, *links),
+        )
+    ]
+    ports += [
+        HostPort(t.name, f"tap{t.tap}", mac_for_tap(lab.hypervisor.mac_prefix, t.tap), "access", (t.link_vlan,))
+        for t in lab.tenants.values()
+    ]
     return ports
 
 
@@ -134,62 +154,104 @@ class _Renderer:
 
     def host(self) -> Machine:
         lab = self.lab
-        extra = {"ports": host_ports(lab), "routes": host_routes(lab)}
-        return Machine("host", "host", (
-            self.file("host/interfaces-bridge.j2", f"/etc/network/interfaces.d/{lab.hypervisor.bridge}", "ifupdown"),
-            self.file("host/interfaces-group.j2", f"/etc/network/interfaces.d/{self.label}", "ifupdown", **extra),
-            self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
-            self.file("host/host-switch.sh.j2", f"/usr/local/lib/vxlab/{self.label}/host-switch.sh",
-                      "host-switch", 0o755, **extra),
-        ))
+        extra: dict[str, Any] = {"ports": host_ports(lab), "routes": host_routes(lab)}
+        return Machine(
+            "host",
+            "host",
+            (
+                self.file(
+                    "host/interfaces-bridge.j2", f"/etc/network/interfaces.d/{lab.hypervisor.bridge}", "ifupdown"
+                ),
+                self.file("host/interfaces-group.j2", f"/etc/network/interfaces.d/{self.label}", "ifupdown", **extra),
+                self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
+                self.file(
+                    "host/host-switch.sh.j2",
+                    f"/usr/local/lib/vxlab/{self.label}/host-switch.sh",
+                    "host-switch",
+                    0o755,
+                    **extra,
+                ),
+            ),
+        )
 
     def router(self) -> Machine:
-        return Machine(self.lab.router.name, "router", (
-            self.file("router/interfaces.j2", INTERFACES, "ifupdown"),
-            self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
-            self.file("router/rt_tables.j2", "/etc/iproute2/rt_tables.d/vxlab.conf", "rt_tables"),
-            self.file("router/rules.v4.j2", "/etc/iptables/rules.v4", "iptables"),
-            self.file("router/rules.v6.j2", "/etc/iptables/rules.v6", "ip6tables"),
-        ))
+        return Machine(
+            self.lab.router.name,
+            "router",
+            (
+                self.file("router/interfaces.j2", INTERFACES, "ifupdown"),
+                self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
+                self.file("router/rt_tables.j2", "/etc/iproute2/rt_tables.d/vxlab.conf", "rt_tables"),
+                self.file("router/rules.v4.j2", "/etc/iptables/rules.v4", "iptables"),
+                self.file("router/rules.v6.j2", "/etc/iptables/rules.v6", "ip6tables"),
+            ),
+        )
 
     def tenant(self, t: Tenant) -> Machine:
         lab = self.lab
-        ctx = {"tenant": t, "peer": lab.peer_of(t), "scripts": KEEPALIVED_SCRIPTS,
-               "status_file": KEEPALIVED_STATUS,
-               "state": "MASTER" if lab.master() is t else "BACKUP",
-               "instance4": lab.vrrp_instance(4), "instance6": lab.vrrp_instance(6)}
-        return Machine(t.name, "tenant", (
-            self.file("tenant/interfaces.j2", INTERFACES, "ifupdown", **ctx),
-            self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
-            self.file("tenant/radvd.conf.j2", "/etc/radvd.conf", "radvd"),
-            self.file("tenant/keepalived.conf.j2", "/etc/keepalived/keepalived.conf", "keepalived", **ctx),
-            self.file("tenant/keepalived_check.sh.j2", KEEPALIVED_SCRIPTS["check4"], "script", 0o755,
-                      target=lab.internet.probe4),
-            self.file("tenant/keepalived_check.sh.j2", KEEPALIVED_SCRIPTS["check6"], "script", 0o755,
-                      target=lab.internet.probe6),
-            self.file("tenant/keepalived_notify.sh.j2", KEEPALIVED_SCRIPTS["notify"], "script", 0o755, **ctx),
-            self.file("tenant/tmpfiles-keepalived.conf.j2", "/etc/tmpfiles.d/vxlab-keepalived.conf", "tmpfiles",
-                      **ctx),
-            self.file("tenant/lxd-preseed.yaml.j2", "/etc/vxlab/lxd-preseed.yaml", "lxd-preseed"),
-        ))
+        ctx: dict[str, Any] = {
+            "tenant": t,
+            "peer": lab.peer_of(t),
+            "scripts": KEEPALIVED_SCRIPTS,
+            "status_file": KEEPALIVED_STATUS,
+            "state": "MASTER" if lab.master() is t else "BACKUP",
+            "instance4": lab.vrrp_instance(4),
+            "instance6": lab.vrrp_instance(6),
+        }
+        return Machine(
+            t.name,
+            "tenant",
+            (
+                self.file("tenant/interfaces.j2", INTERFACES, "ifupdown", **ctx),
+                self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
+                self.file("tenant/radvd.conf.j2", "/etc/radvd.conf", "radvd"),
+                self.file("tenant/keepalived.conf.j2", "/etc/keepalived/keepalived.conf", "keepalived", **ctx),
+                self.file(
+                    "tenant/keepalived_check.sh.j2",
+                    KEEPALIVED_SCRIPTS["check4"],
+                    "script",
+                    0o755,
+                    target=lab.internet.probe4,
+                ),
+                self.file(
+                    "tenant/keepalived_check.sh.j2",
+                    KEEPALIVED_SCRIPTS["check6"],
+                    "script",
+                    0o755,
+                    target=lab.internet.probe6,
+                ),
+                self.file("tenant/keepalived_notify.sh.j2", KEEPALIVED_SCRIPTS["notify"], "script", 0o755, **ctx),
+                self.file(
+                    "tenant/tmpfiles-keepalived.conf.j2", "/etc/tmpfiles.d/vxlab-keepalived.conf", "tmpfiles", **ctx
+                ),
+                self.file("tenant/lxd-preseed.yaml.j2", "/etc/vxlab/lxd-preseed.yaml", "lxd-preseed"),
+            ),
+        )
 
     def dhcp_server(self, t: Tenant) -> Machine:
         lab = self.lab
         server, partner = t.dhcp_server, lab.peer_of(t).dhcp_server
         ports = lab.dhcp.failover
-        own, peer = ((ports.primary_port, ports.secondary_port) if server.role == "primary"
-                     else (ports.secondary_port, ports.primary_port))
-        ctx = {"server": server, "partner": partner, "own_port": own, "peer_port": peer}
-        return Machine(server.name, "dhcp-server", (
-            self.file("container/interfaces-dhcp-server.j2", INTERFACES, "ifupdown", **ctx),
-            self.file("container/isc-dhcp-server.default.j2", "/etc/default/isc-dhcp-server", "shell-vars"),
-            self.file("container/dhcpd.conf.j2", "/etc/dhcp/dhcpd.conf", "dhcpd", **ctx),
-        ))
+        own, peer = (
+            (ports.primary_port, ports.secondary_port)
+            if server.role == "primary"
+            else (ports.secondary_port, ports.primary_port)
+        )
+        ctx: dict[str, Any] = {"server": server, "partner": partner, "own_port": own, "peer_port": peer}
+        return Machine(
+            server.name,
+            "dhcp-server",
+            (
+                self.file("container/interfaces-dhcp-server.j2", INTERFACES, "ifupdown", **ctx),
+                self.file("container/isc-dhcp-server.default.j2", "/etc/default/isc-dhcp-server", "shell-vars"),
+                self.file("container/dhcpd.conf.j2", "/etc/dhcp/dhcpd.conf", "dhcpd", **ctx),
+            ),
+        )
 
     def client(self, name: str) -> Machine:
-        return Machine(name, "client", (
-            self.file("container/interfaces-client.j2", INTERFACES, "ifupdown", client=name),
-        ))
+        return Machine(
+            name, "client", (self.file("container/interfaces-client.j2", INTERFACES, "ifupdown", client=name),)
+        )
 
 
 def render_lab(lab: Lab) -> list[Machine]:

@@ -52,8 +52,16 @@ class _Rules:
         yield ("router", "upstream_ipv4"), lab.router.upstream_ipv4
         yield ("router", "upstream_ipv6"), lab.router.upstream_ipv6
         for color, t in lab.tenants.items():
-            for field in ("router_ipv4", "tenant_ipv4", "router_ipv6", "tenant_ipv6",
-                          "router_ll", "svi_ipv4", "svi_ipv6", "svi_ll"):
+            for field in (
+                "router_ipv4",
+                "tenant_ipv4",
+                "router_ipv6",
+                "tenant_ipv6",
+                "router_ll",
+                "svi_ipv4",
+                "svi_ipv6",
+                "svi_ll",
+            ):
                 yield ("tenants", color, field), getattr(t, field)
             yield ("tenants", color, "dhcp_server", "ipv4"), t.dhcp_server.ipv4
         yield ("vrrp", "vip4"), lab.vrrp.vip4
@@ -65,13 +73,18 @@ class _Rules:
         for color, t in lab.tenants.items():
             subif = lab.router_subif(t.link_vlan)
             if not is_valid_ifname(subif):
-                self.fail((("router", "nic"), ("tenants", color, "link_vlan")),
-                          f"the router sub-interface name {subif!r} is longer than 15 characters",
-                          "use a shorter router NIC name")
+                self.fail(
+                    (("router", "nic"), ("tenants", color, "link_vlan")),
+                    f"the router sub-interface name {subif!r} is longer than 15 characters",
+                    "use a shorter router NIC name",
+                )
         up_subif = lab.router_subif(lab.upstream.vlan)
         if not is_valid_ifname(up_subif):
-            self.fail((("router", "nic"),), f"the sub-interface name {up_subif!r} is too long",
-                      "use a shorter router NIC name")
+            self.fail(
+                (("router", "nic"),),
+                f"the sub-interface name {up_subif!r} is too long",
+                "use a shorter router NIC name",
+            )
         seen: dict[str, Path] = {}
         machines: list[tuple[Path, str]] = [(("router", "name"), lab.router.name)]
         for color, t in lab.tenants.items():
@@ -81,8 +94,11 @@ class _Rules:
         for path, name in machines:
             lowered = name.lower()
             if lowered in seen:
-                self.fail((seen[lowered], path), f"the name {name!r} is used twice",
-                          "give every VM and container its own name")
+                self.fail(
+                    (seen[lowered], path),
+                    f"the name {name!r} is used twice",
+                    "give every VM and container its own name",
+                )
             seen[lowered] = path
         for color, t in lab.tenants.items():
             own = [("ovs_bridge", t.ovs_bridge), ("vxlan_port", t.vxlan_port), ("nic", t.nic)]
@@ -90,60 +106,87 @@ class _Rules:
             names = [n for _, n in own]
             dupes = {n for n in names if names.count(n) > 1}
             if dupes:
-                self.fail((("tenants", color, "vxlan_port"), ("tenants", color, "ovs_bridge")),
-                          f"interface name {sorted(dupes)[0]!r} is used twice on {t.name}",
-                          "give the bridge, the SVI, the NIC and the VXLAN port distinct names")
+                self.fail(
+                    (("tenants", color, "vxlan_port"), ("tenants", color, "ovs_bridge")),
+                    f"interface name {sorted(dupes)[0]!r} is used twice on {t.name}",
+                    "give the bridge, the SVI, the NIC and the VXLAN port distinct names",
+                )
         blue, green = lab.tenants["blue"], lab.tenants["green"]
         if blue.table_name == green.table_name or blue.table_id == green.table_id:
-            self.fail((("tenants", "blue", "table_id"), ("tenants", "green", "table_id")),
-                      "both tenants use the same routing table",
-                      "give each tenant its own table id and table name")
+            self.fail(
+                (("tenants", "blue", "table_id"), ("tenants", "green", "table_id")),
+                "both tenants use the same routing table",
+                "give each tenant its own table id and table name",
+            )
         if blue.fwmark == green.fwmark:
-            self.fail((("tenants", "blue", "fwmark"), ("tenants", "green", "fwmark")),
-                      f"both tenants use fwmark {blue.fwmark}", "give each tenant its own fwmark")
+            self.fail(
+                (("tenants", "blue", "fwmark"), ("tenants", "green", "fwmark")),
+                f"both tenants use fwmark {blue.fwmark}",
+                "give each tenant its own fwmark",
+            )
 
     def numbers(self) -> None:
         lab = self.lab
         prefix = int(lab.hypervisor.mac_prefix.split(":")[0], 16)
         if prefix & 0x01 or not prefix & 0x02:
-            self.fail((("hypervisor", "mac_prefix"),),
-                      f"{lab.hypervisor.mac_prefix} is not a locally administered unicast prefix",
-                      "use a first byte with bit 1 set and bit 0 clear (e.g. ba, 02, 06)")
+            self.fail(
+                (("hypervisor", "mac_prefix"),),
+                f"{lab.hypervisor.mac_prefix} is not a locally administered unicast prefix",
+                "use a first byte with bit 1 set and bit 0 clear (e.g. ba, 02, 06)",
+            )
         taps: dict[int, Path] = {lab.router.tap: ("router", "tap")}
         vlans: dict[int, Path] = {lab.upstream.vlan: ("upstream", "vlan")}
         for color, t in lab.tenants.items():
-            for table, path, value in ((taps, ("tenants", color, "tap"), t.tap),
-                                       (vlans, ("tenants", color, "link_vlan"), t.link_vlan)):
+            for table, path, value in (
+                (taps, ("tenants", color, "tap"), t.tap),
+                (vlans, ("tenants", color, "link_vlan"), t.link_vlan),
+            ):
                 if value in table:
-                    self.fail((table[value], path), f"{value} is used twice on the host bridge",
-                              "give every VM its own tap number and every link its own VLAN")
+                    self.fail(
+                        (table[value], path),
+                        f"{value} is used twice on the host bridge",
+                        "give every VM its own tap number and every link its own VLAN",
+                    )
                 table[value] = path
         if lab.vrrp.vrid4 == lab.vrrp.vrid6:
-            self.fail((("vrrp", "vrid4"), ("vrrp", "vrid6")),
-                      f"the IPv4 and IPv6 VRRP instances share VRID {lab.vrrp.vrid4}",
-                      "give the IPv6 instance another VRID")
+            self.fail(
+                (("vrrp", "vrid4"), ("vrrp", "vrid6")),
+                f"the IPv4 and IPv6 VRRP instances share VRID {lab.vrrp.vrid4}",
+                "give the IPv6 instance another VRID",
+            )
         if lab.tenants["blue"].vrrp_priority == lab.tenants["green"].vrrp_priority:
-            self.fail((("tenants", "blue", "vrrp_priority"), ("tenants", "green", "vrrp_priority")),
-                      f"both tenants have VRRP priority {lab.tenants['blue'].vrrp_priority}",
-                      "give the tenant that should be master the higher priority")
+            self.fail(
+                (("tenants", "blue", "vrrp_priority"), ("tenants", "green", "vrrp_priority")),
+                f"both tenants have VRRP priority {lab.tenants['blue'].vrrp_priority}",
+                "give the tenant that should be master the higher priority",
+            )
         failover = lab.dhcp.failover
         if failover.primary_port == failover.secondary_port:
-            self.fail((("dhcp", "failover", "primary_port"), ("dhcp", "failover", "secondary_port")),
-                      f"both failover peers use port {failover.primary_port}",
-                      "use two different ports (the seed uses 519 and 520)")
+            self.fail(
+                (("dhcp", "failover", "primary_port"), ("dhcp", "failover", "secondary_port")),
+                f"both failover peers use port {failover.primary_port}",
+                "use two different ports (the seed uses 519 and 520)",
+            )
         roles = sorted(t.dhcp_server.role for t in lab.tenants.values())
         if roles != ["primary", "secondary"]:
-            self.fail((("tenants", "blue", "dhcp_server", "role"), ("tenants", "green", "dhcp_server", "role")),
-                      f"the DHCP servers' roles are {roles}",
-                      "make one DHCP server primary and the other secondary")
+            self.fail(
+                (("tenants", "blue", "dhcp_server", "role"), ("tenants", "green", "dhcp_server", "role")),
+                f"the DHCP servers' roles are {roles}",
+                "make one DHCP server primary and the other secondary",
+            )
         if lab.dhcp.max_lease_time < lab.dhcp.default_lease_time:
-            self.fail((("dhcp", "max_lease_time"),), "shorter than default_lease_time",
-                      "set max_lease_time >= default_lease_time")
+            self.fail(
+                (("dhcp", "max_lease_time"),),
+                "shorter than default_lease_time",
+                "set max_lease_time >= default_lease_time",
+            )
         if lab.segment.mtu + VXLAN_OVERHEAD_V4 > lab.segment.underlay_mtu:
-            self.fail((("segment", "mtu"), ("segment", "underlay_mtu")),
-                      f"overlay MTU {lab.segment.mtu} + {VXLAN_OVERHEAD_V4} bytes of VXLAN over IPv4 "
-                      f"exceeds the underlay MTU {lab.segment.underlay_mtu}",
-                      f"set segment.mtu <= {lab.segment.underlay_mtu - VXLAN_OVERHEAD_V4}")
+            self.fail(
+                (("segment", "mtu"), ("segment", "underlay_mtu")),
+                f"overlay MTU {lab.segment.mtu} + {VXLAN_OVERHEAD_V4} bytes of VXLAN over IPv4 "
+                f"exceeds the underlay MTU {lab.segment.underlay_mtu}",
+                f"set segment.mtu <= {lab.segment.underlay_mtu - VXLAN_OVERHEAD_V4}",
+            )
 
     def subnets(self) -> None:
         lab = self.lab
@@ -152,8 +195,9 @@ class _Rules:
         self._inside(("router", "upstream_ipv4"), lab.router.upstream_ipv4, up4, ("upstream", "host_ipv4"))
         self._inside(("router", "upstream_ipv6"), lab.router.upstream_ipv6, up6, ("upstream", "host_ipv6"))
         if IPv4Interface(f"{lab.upstream.gateway4}/{up4.prefixlen}").network != up4:
-            self.fail((("upstream", "gateway4"),), f"{lab.upstream.gateway4} is outside {up4}",
-                      f"use an address inside {up4}")
+            self.fail(
+                (("upstream", "gateway4"),), f"{lab.upstream.gateway4} is outside {up4}", f"use an address inside {up4}"
+            )
         self._link_local(("upstream", "gateway6"), lab.upstream.gateway6)
         seg4, seg6 = lab.segment.ipv4, lab.segment.ipv6
         if seg6.prefixlen != 64:
@@ -169,15 +213,21 @@ class _Rules:
             self._inside((*base, "dhcp_server", "ipv4"), t.dhcp_server.ipv4, seg4, ("segment", "ipv4"))
         self._inside(("vrrp", "vip4"), lab.vrrp.vip4, seg4, ("segment", "ipv4"))
         if lab.vrrp.vip6.ip not in LINK_LOCAL:
-            self.fail((("vrrp", "vip6"),), f"{lab.vrrp.vip6.ip} is not link-local",
-                      "use a link-local address (fe80::/10): VRRPv3 needs the IPv6 VIP to be link-local")
+            self.fail(
+                (("vrrp", "vip6"),),
+                f"{lab.vrrp.vip6.ip} is not link-local",
+                "use a link-local address (fe80::/10): VRRPv3 needs the IPv6 VIP to be link-local",
+            )
         if lab.radvd.ra_source != lab.vrrp.vip6.ip:
-            self.fail((("radvd", "ra_source"),),
-                      f"{lab.radvd.ra_source} is not the VRRP IPv6 VIP {lab.vrrp.vip6.ip}",
-                      f"set it to {lab.vrrp.vip6.ip} so clients follow the VIP")
+            self.fail(
+                (("radvd", "ra_source"),),
+                f"{lab.radvd.ra_source} is not the VRRP IPv6 VIP {lab.vrrp.vip6.ip}",
+                f"set it to {lab.vrrp.vip6.ip} so clients follow the VIP",
+            )
         if lab.radvd.prefix != seg6:
-            self.fail((("radvd", "prefix"),), f"{lab.radvd.prefix} is not the segment prefix {seg6}",
-                      f"set it to {seg6}")
+            self.fail(
+                (("radvd", "prefix"),), f"{lab.radvd.prefix} is not the segment prefix {seg6}", f"set it to {seg6}"
+            )
         self._dhcp_range()
         self._distinct_subnets()
 
@@ -187,20 +237,24 @@ class _Rules:
         start, end = lab.dhcp.range_start, lab.dhcp.range_end
         usable = [a for a in (start, end) if a not in seg4 or a in (seg4.network_address, seg4.broadcast_address)]
         if usable:
-            self.fail((("dhcp", "range_start"), ("dhcp", "range_end")),
-                      f"the DHCP range {start}-{end} is not inside the usable hosts of {seg4}",
-                      f"choose a range between {seg4.network_address + 1} and {seg4.broadcast_address - 1}")
+            self.fail(
+                (("dhcp", "range_start"), ("dhcp", "range_end")),
+                f"the DHCP range {start}-{end} is not inside the usable hosts of {seg4}",
+                f"choose a range between {seg4.network_address + 1} and {seg4.broadcast_address - 1}",
+            )
         if start > end:
-            self.fail((("dhcp", "range_end"),), f"range_end {end} is before range_start {start}",
-                      "swap them")
+            self.fail((("dhcp", "range_end"),), f"range_end {end} is before range_start {start}", "swap them")
         fixed: list[tuple[Path, IPv4Address]] = [(("vrrp", "vip4"), lab.vrrp.vip4.ip)]
         for color, t in lab.tenants.items():
             fixed.append((("tenants", color, "svi_ipv4"), t.svi_ipv4.ip))
             fixed.append((("tenants", color, "dhcp_server", "ipv4"), t.dhcp_server.ipv4.ip))
         for path, address in fixed:
             if start <= address <= end:
-                self.fail((path,), f"{address} lies inside the DHCP range {start}-{end}",
-                          "move the address out of the range or shrink the range")
+                self.fail(
+                    (path,),
+                    f"{address} lies inside the DHCP range {start}-{end}",
+                    "move the address out of the range or shrink the range",
+                )
 
     def _distinct_subnets(self) -> None:
         lab = self.lab
@@ -216,31 +270,44 @@ class _Rules:
         for i, (path_a, a) in enumerate(nets):
             for path_b, b in nets[i + 1 :]:
                 if a.version == b.version and a.overlaps(b):
-                    self.fail((path_b, path_a), f"subnet {b} overlaps {a}",
-                              "give the upstream, each tenant link and the segment their own subnet")
+                    self.fail(
+                        (path_b, path_a),
+                        f"subnet {b} overlaps {a}",
+                        "give the upstream, each tenant link and the segment their own subnet",
+                    )
 
     def addresses(self) -> None:
         seen: dict[IPv4Address | IPv6Address, Path] = {}
         for path, iface in self.interfaces():
             if iface.ip in seen:
-                self.fail((seen[iface.ip], path), f"address {iface.ip} is assigned twice",
-                          "give every interface its own address")
+                self.fail(
+                    (seen[iface.ip], path),
+                    f"address {iface.ip} is assigned twice",
+                    "give every interface its own address",
+                )
             seen[iface.ip] = path
         # Addresses that reach other nodes: the upstream gateway must not be one of ours.
         lab = self.lab
-        for path, addr in ((("upstream", "gateway4"), lab.upstream.gateway4),
-                           (("upstream", "gateway6"), lab.upstream.gateway6)):
+        for path, addr in (
+            (("upstream", "gateway4"), lab.upstream.gateway4),
+            (("upstream", "gateway6"), lab.upstream.gateway6),
+        ):
             if addr in seen:
-                self.fail((path,), f"{addr} is also assigned to {config_key(seen[addr])}",
-                          "point the gateway at the upstream router, not at a lab address")
+                self.fail(
+                    (path,),
+                    f"{addr} is also assigned to {config_key(seen[addr])}",
+                    "point the gateway at the upstream router, not at a lab address",
+                )
 
     def _inside(self, path: Path, iface: IPv4Interface | IPv6Interface, net: Any, net_path: Path) -> None:
         if iface.ip not in net or iface.network != net:
-            self.fail((path,), f"{iface} is not an address of {net} (set by {config_key(net_path)})",
-                      f"use an address inside {net} with prefix length /{net.prefixlen}")
+            self.fail(
+                (path,),
+                f"{iface} is not an address of {net} (set by {config_key(net_path)})",
+                f"use an address inside {net} with prefix length /{net.prefixlen}",
+            )
         if iface.version == 4 and iface.ip in (net.network_address, net.broadcast_address):
-            self.fail((path,), f"{iface.ip} is the network or broadcast address of {net}",
-                      "use a host address")
+            self.fail((path,), f"{iface.ip} is the network or broadcast address of {net}", "use a host address")
 
     def _link_local(self, path: Path, addr: IPv6Address) -> None:
         if addr not in LINK_LOCAL:
@@ -253,4 +320,3 @@ def check_lab(lab: Lab, explicit: Mapping[str, Any] | None = None) -> None:
     rules.numbers()
     rules.subnets()
     rules.addresses()
-

@@ -15,7 +15,7 @@ VERBS = {"render": render, "validate": validate}
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vxlab", description=__doc__)
     sub = parser.add_subparsers(dest="verb", required=True)
-    for name, module in VERBS.items():
+    for module in VERBS.values():
         module.add_parser(sub)
     args = parser.parse_args(argv)
     try:

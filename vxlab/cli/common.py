@@ -15,8 +15,9 @@ def find_project(start: Path) -> Path:
     for folder in (start, *start.parents):
         if (folder / "Pulumi.yaml").is_file():
             return folder
-    raise ConfigError("--project", f"no Pulumi.yaml in {start} or above",
-                      "run vxlab inside the project or pass --project DIR")
+    raise ConfigError(
+        "--project", f"no Pulumi.yaml in {start} or above", "run vxlab inside the project or pass --project DIR"
+    )
 
 
 def add_stack_args(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,8 @@ from vxlab.render import render_lab
 
 def add_parser(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "validate", help="validate a stack's model and check every file with its daemon")
+        "validate", help="validate a stack's model and check every file with its daemon"
+    )
     add_stack_args(parser)
 
 
@@ -23,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
     machines = render_lab(lab)
     missing = missing_programs({f.kind for m in machines for f in m.files})
     if missing:
-        print(f"vxlab: cannot check the files, missing: {', '.join(missing)} "
-              "(install them: see README, set-up)", file=sys.stderr)
+        print(
+            f"vxlab: cannot check the files, missing: {', '.join(missing)} (install them: see README, set-up)",
+            file=sys.stderr,
+        )
         return 3
     verdicts = check_machines(machines, lab)
     for verdict in verdicts:

@@ -1,0 +1,88 @@
+"""The `vxlab` command as a user runs it: files where the issue says, one-line errors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+
+def vxlab(*args: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vxlab.cli", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=300
+    )
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "greenTenant/etc/keepalived/keepalived.conf",
+        "host/etc/network/interfaces.d/vxlab-seed",
+        "blueDHCP/etc/dhcp/dhcpd.conf",
+        "redRouter/etc/iptables/rules.v6",
+        "blueC0/etc/network/interfaces",
+    ],
+)
+def test_render_writes_each_file_at_its_path_under_its_machine(tmp_path: Path, path: str) -> None:
+    result = vxlab("render", "--stack", "dev", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / path).is_file()
+
+
+def test_render_keeps_scripts_executable(tmp_path: Path) -> None:
+    vxlab("render", "--stack", "dev", "--out", str(tmp_path))
+    assert (tmp_path / "blueTenant/usr/local/bin/keepalived_notify.sh").stat().st_mode & 0o111
+
+
+def test_group_stack_renders_into_group_machine_folders(tmp_path: Path) -> None:
+    vxlab("render", "--stack", "group01", "--out", str(tmp_path))
+    assert (tmp_path / "g01-greenTenant/etc/keepalived/keepalived.conf").is_file()
+
+
+@pytest.mark.daemons
+def test_validate_dev_prints_a_verdict_per_file_and_succeeds() -> None:
+    result = vxlab("validate", "--stack", "dev")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("\nok   ") == 37
+    assert result.stdout.rstrip().endswith("37 files ok, 0 failed")
+
+
+def test_bad_config_exits_2_with_one_line_naming_the_key(project_copy: Path) -> None:
+    (project_copy / "Pulumi.bad.yaml").write_text("config:\n  vxlab:segment:\n    vni: WhereIsMyTCAM\n")
+    result = vxlab("render", "--stack", "bad", "--out", str(project_copy / "out"), cwd=project_copy)
+    assert result.returncode == 2
+    assert result.stderr.startswith("vxlab: stack bad: vxlab:segment.vni: ")
+    assert result.stderr.count("\n") == 1
+    assert not (project_copy / "out").exists()
+
+
+def test_colliding_stacks_are_rejected_before_rendering(project_copy: Path) -> None:
+    (project_copy / "Pulumi.copy.yaml").write_text("config:\n  vxlab:group: 0\n")
+    result = vxlab("render", "--stack", "copy", "--out", str(project_copy / "out"), cwd=project_copy)
+    assert result.returncode == 2
+    assert "collides with" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_stack_names_the_known_ones(project_copy: Path) -> None:
+    result = vxlab("validate", "--stack", "nope", cwd=project_copy)
+    assert result.returncode == 2
+    assert "use one of the project's stacks (dev)" in result.stderr
+
+
+def test_invalid_yaml_is_a_one_line_error(project_copy: Path) -> None:
+    (project_copy / "Pulumi.broken.yaml").write_text("config:\n  vxlab:group: [1\n")
+    result = vxlab("validate", "--stack", "broken", cwd=project_copy)
+    assert result.returncode == 2
+    assert "Pulumi.broken.yaml: not valid YAML" in result.stderr

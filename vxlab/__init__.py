@@ -1,0 +1,1 @@
+"""vxlab: the VXLAN/OVS/LXD lab as code."""

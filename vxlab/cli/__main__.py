@@ -1,0 +1,5 @@
+import sys
+
+from vxlab.cli import main
+
+sys.exit(main())
