@@ -86,3 +86,9 @@ def test_invalid_yaml_is_a_one_line_error(project_copy: Path) -> None:
     result = vxlab("validate", "--stack", "broken", cwd=project_copy)
     assert result.returncode == 2
     assert "Pulumi.broken.yaml: not valid YAML" in result.stderr
+
+
+def test_config_reference_in_docs_is_current() -> None:
+    from vxlab.configdoc import config_reference
+
+    assert (PROJECT / "docs" / "config-keys.md").read_text() == config_reference()

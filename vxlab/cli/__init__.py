@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vxlab.cli import render, validate
+from vxlab.cli import docs, render, validate
 from vxlab.errors import ConfigError
 
-VERBS = {"render": render, "validate": validate}
+VERBS = {"render": render, "validate": validate, "docs": docs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
