@@ -44,7 +44,7 @@ class ProgramHost(LanguageServer):
         self.entry = (directory, entry)
         if not request.args:  # LanguageServer reads the engine address from args[0]
             request.args.append(self.engine_address)
-        return super().Run(request, context)
+        return super().Run(request, context)  # type: ignore[no-untyped-call]
 
     def GetPluginInfo(self, request: Any, context: Any) -> Any:
         return plugin_pb2.PluginInfo(version=VERSION)

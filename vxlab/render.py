@@ -102,6 +102,10 @@ def _env() -> jinja2.Environment:
     )
 
 
+def render_template(name: str, **context: Any) -> str:
+    return _env().get_template(name).render(context)
+
+
 def host_ports(lab: Lab) -> list[HostPort]:
     """The group's tap ports on the host bridge: the router trunks its VLANs, tenants are access."""
     links = [t.link_vlan for t in lab.tenants.values()]

@@ -1,0 +1,42 @@
+"""HostSwitch: the hypervisor's side of one class group on the shared OVS bridge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from components.steps import local_steps, remote_steps
+from vxlab.model import Lab
+from vxlab.naming import stack_label
+from vxlab.provision import host_steps
+from vxlab.render import Machine, host_ports
+
+
+@dataclass
+class HostSwitchArgs:
+    lab: Lab
+    machine: Machine  # the rendered "host" machine
+    private_key: pulumi.Input[str]  # used only when the hypervisor is remote
+
+
+class HostSwitch(pulumi.ComponentResource):
+    """The shared bridge (created if missing, kept while other ports remain), this group's taps
+    in access/trunk mode, the SVI with its addresses and routes, the routing sysctls."""
+
+    def __init__(self, name: str, args: HostSwitchArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("vxlab:index:HostSwitch", name, None, opts)
+        lab = args.lab
+        steps = host_steps(lab, args.machine)
+        prefix = stack_label(lab.group)
+        self.commands: dict[str, pulumi.Resource]
+        if lab.hypervisor.ssh_host:
+            connection = command.remote.ConnectionArgs(
+                host=lab.hypervisor.ssh_host, user="root", private_key=args.private_key
+            )
+            self.commands = dict(remote_steps(steps, connection, self, prefix))
+        else:
+            self.commands = dict(local_steps(steps, self, prefix))
+        self.ports = {p.tap: f"{p.mode} {','.join(map(str, p.vlans))}" for p in host_ports(lab)}
+        self.register_outputs({"bridge": lab.hypervisor.bridge, "ports": self.ports, "svi": lab.upstream.svi})

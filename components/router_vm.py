@@ -1,0 +1,38 @@
+"""RouterVM: redRouter, its files (interfaces, sysctl, routing tables, iptables) and their reloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import pulumi_libvirt as libvirt
+
+from components.steps import remote_steps
+from components.vm import LabVM, LabVMArgs
+from vxlab.model import Lab
+from vxlab.provision import VmPlan, router_steps
+from vxlab.render import Machine
+
+
+@dataclass
+class RouterVMArgs:
+    lab: Lab
+    plan: VmPlan
+    machine: Machine
+    provider: libvirt.Provider
+    connection: command.remote.ConnectionArgs
+    switch: pulumi.Resource  # the domain needs its tap
+
+
+class RouterVM(pulumi.ComponentResource):
+    def __init__(self, name: str, args: RouterVMArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("vxlab:index:RouterVM", name, None, opts)
+        self.vm = LabVM(
+            name,
+            LabVMArgs(args.lab, args.plan, args.provider),
+            pulumi.ResourceOptions(parent=self, depends_on=[args.switch]),
+        )
+        self.steps = remote_steps(router_steps(args.machine), args.connection, self, name, [self.vm.domain])
+        self.network = self.steps["file:/etc/network/interfaces"]
+        self.register_outputs({"domain": self.vm.domain.name})

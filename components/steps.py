@@ -1,0 +1,51 @@
+"""Steps (vxlab.provision) into command resources, in order, each with its delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_command as command
+
+from vxlab.provision import Step
+
+
+def remote_steps(
+    steps: Sequence[Step],
+    connection: command.remote.ConnectionArgs,
+    parent: pulumi.Resource,
+    prefix: str,
+    depends_on: Sequence[pulumi.Resource] = (),
+    known: Mapping[str, pulumi.Resource] | None = None,
+) -> dict[str, command.remote.Command]:
+    """One remote command per step. A step's `after` names earlier steps (or `known` ones made
+    by another call); a step with no `after` waits for `depends_on` (the VM, other machines)."""
+    made: dict[str, command.remote.Command] = {}
+    known = known or {}
+    for step in steps:
+        needs = [made[n] if n in made else known[n] for n in step.after] if step.after else list(depends_on)
+        made[step.name] = command.remote.Command(
+            f"{prefix}-{step.name}",
+            connection=connection,
+            create=step.create,
+            delete=step.delete,
+            stdin=step.stdin,
+            triggers=list(step.triggers) or None,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=needs),
+        )
+    return made
+
+
+def local_steps(steps: Sequence[Step], parent: pulumi.Resource, prefix: str) -> dict[str, command.local.Command]:
+    made: dict[str, command.local.Command] = {}
+    for step in steps:
+        made[step.name] = command.local.Command(
+            f"{prefix}-{step.name}",
+            create=step.create,
+            delete=step.delete,
+            stdin=step.stdin,
+            triggers=list(step.triggers) or None,
+            interpreter=["/bin/bash", "-c"],
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[made[name] for name in step.after]),
+        )
+    return made

@@ -1,0 +1,62 @@
+"""LabVM: the building block both VM components share (volume, cloud-init disk, domain)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_libvirt as libvirt
+
+from vxlab.model import Lab
+from vxlab.provision import VmPlan
+
+
+@dataclass
+class LabVMArgs:
+    lab: Lab
+    plan: VmPlan
+    provider: libvirt.Provider
+
+
+class LabVM(pulumi.ComponentResource):
+    """A copy-on-write clone of the master image, booted with cloud-init, its NIC in the
+    host switch's tap for this VM, a serial console."""
+
+    def __init__(self, name: str, args: LabVMArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("vxlab:index:LabVM", name, None, opts)
+        lab, plan = args.lab, args.plan
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.volume = libvirt.Volume(
+            f"{name}-disk",
+            name=f"{plan.name}.qcow2",
+            pool=lab.images.pool,
+            base_volume_name=lab.images.master,
+            base_volume_pool=lab.images.pool,
+            format="qcow2",
+            opts=child,
+        )
+        self.cloudinit = libvirt.CloudInitDisk(
+            f"{name}-cloudinit",
+            name=f"{plan.name}-cloudinit.iso",
+            pool=lab.images.pool,
+            user_data=plan.user_data,
+            network_config=plan.network_config,
+            meta_data=f"instance-id: {plan.name}\nlocal-hostname: {plan.name}\n",
+            opts=child,
+        )
+        self.domain = libvirt.Domain(
+            f"{name}-domain",
+            name=plan.name,
+            type=lab.hypervisor.domain_type,
+            memory=plan.ram_mib,
+            vcpu=plan.vcpus,
+            cloudinit=self.cloudinit.id,
+            disks=[libvirt.DomainDiskArgs(volume_id=self.volume.id)],
+            network_interfaces=[libvirt.DomainNetworkInterfaceArgs(bridge=lab.hypervisor.bridge, mac=plan.mac)],
+            consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
+            xml=libvirt.DomainXmlArgs(xslt=plan.domain_xslt),
+            running=True,
+            autostart=False,
+            opts=child,
+        )
+        self.register_outputs({"name": plan.name, "mac": plan.mac, "tap": plan.tap, "id": self.domain.id})

@@ -1,0 +1,106 @@
+"""Run the Pulumi program under mocks for one stack and print what it registered, as JSON.
+
+    python tests/mock_program.py STACK [KEY=JSON ...]
+
+Run once per process (the root stack resource persists per process). KEY=JSON pairs override
+or add `vxlab:` config keys, e.g. `tenants={"blue":{"vrrp_priority":230}}`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks
+
+PROJECT = Path(__file__).resolve().parent.parent
+# A throwaway key: the program only passes it on, as a secret.
+TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nvxlab-test-key\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+class Recorder(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs, name=args.inputs.get("name", args.name))
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__(recorder)
+        self.registered: list[dict[str, Any]] = []
+        self.outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        self.registered.append(
+            {
+                "type": request.type,
+                "name": request.name,
+                "urn": response.urn,
+                "parent": request.parent,
+                "custom": request.custom,
+                "dependencies": list(request.dependencies),
+                "inputs": json_format.MessageToDict(request.object),
+            }
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs[request.urn] = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
+
+def stack_config(stack: str, overrides: list[str]) -> dict[str, str]:
+    doc = yaml.safe_load((PROJECT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    config = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in (doc.get("config") or {}).items()}
+    for pair in overrides:
+        key, _, value = pair.partition("=")
+        config[f"vxlab:{key}"] = value
+    config.setdefault("vxlab:ssh_private_key", TEST_KEY)
+    return config
+
+
+def main() -> None:
+    stack, overrides = sys.argv[1], sys.argv[2:]
+    monitor = RecordingMonitor(Recorder())
+    pulumi.runtime.set_mocks(monitor.mocks, project="vxlab", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(stack_config(stack, overrides), ["vxlab:ssh_private_key"])
+    outcome: dict[str, Any] = {"error": None}
+    # Stack outputs are not registered under mocks: record what the program exports instead.
+    exported: dict[str, Any] = {}
+    pulumi.export = lambda name, value: exported.__setitem__(name, value)
+
+    @pulumi.runtime.test
+    def run() -> None:
+        os.chdir(PROJECT)
+        sys.path.insert(0, str(PROJECT))
+        try:
+            runpy.run_path(str(PROJECT / "__main__.py"), run_name="__main__")
+        except pulumi.RunError as err:
+            outcome["error"] = str(err)
+
+    run()
+    stack_urn = next((r["urn"] for r in monitor.registered if r["type"] == "pulumi:pulumi:Stack"), "")
+    print(
+        json.dumps(
+            {
+                "error": outcome["error"],
+                "resources": monitor.registered,
+                "outputs": exported,
+                "component_outputs": {k: v for k, v in monitor.outputs.items() if k != stack_urn},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The Pulumi program under mocks, each stack in its own process (tests/mock_program.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from functools import cache
+from typing import Any
+
+import pytest
+
+from tests.conftest import PROJECT, STACKS
+
+SECRET = "4dabf18193072939515e22adb298388d"
+COMPONENTS = {"vxlab:index:HostSwitch", "vxlab:index:RouterVM", "vxlab:index:TenantVM", "vxlab:index:LabVM"}
+COMMANDS = {"command:remote:Command", "command:local:Command"}
+
+
+@cache
+def run(stack: str, *overrides: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT / "tests" / "mock_program.py"), stack, *overrides],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=PROJECT,
+    )
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def resources(stack: str, *overrides: str) -> list[dict[str, Any]]:
+    result = run(stack, *overrides)
+    assert result["error"] is None
+    return result["resources"]  # type: ignore[no-any-return]
+
+
+def by_name(stack: str, *overrides: str) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in resources(stack, *overrides)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_program_builds_the_components_of_the_lab(stack: str) -> None:
+    counts = Counter(r["type"] for r in resources(stack))
+    assert {
+        t: counts[t]
+        for t in (
+            *COMPONENTS,
+            "libvirt:index/domain:Domain",
+            "libvirt:index/volume:Volume",
+            "libvirt:index/cloudInitDisk:CloudInitDisk",
+        )
+    } == {
+        "vxlab:index:HostSwitch": 1,
+        "vxlab:index:RouterVM": 1,
+        "vxlab:index:TenantVM": 2,
+        "vxlab:index:LabVM": 3,
+        "libvirt:index/domain:Domain": 3,
+        "libvirt:index/volume:Volume": 3,
+        "libvirt:index/cloudInitDisk:CloudInitDisk": 3,
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_but_the_provider_has_a_component_parent(stack: str) -> None:
+    rs = resources(stack)
+    component_urns = {r["urn"] for r in rs if r["type"] in COMPONENTS}
+    orphans = [
+        r["name"]
+        for r in rs
+        if r["type"] not in COMPONENTS | {"pulumi:pulumi:Stack"}
+        and not r["type"].startswith("pulumi:providers:")
+        and r["parent"] not in component_urns
+    ]
+    assert orphans == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_command_has_a_delete(stack: str) -> None:
+    missing = [r["name"] for r in resources(stack) if r["type"] in COMMANDS and not r["inputs"].get("delete")]
+    assert missing == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_ssh_key_reaches_the_vms_only_as_a_secret(stack: str) -> None:
+    remote = [r for r in resources(stack) if r["type"] == "command:remote:Command"]
+    assert remote
+    assert all(SECRET in r["inputs"]["connection"] for r in remote)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_containers_wait_for_lxd_and_keepalived_for_its_scripts(stack: str) -> None:
+    rs = by_name(stack)
+    urn = {name: r["urn"] for name, r in rs.items()}
+    for t in ("blueTenant", "greenTenant"):
+        name = next(n for n in rs if n.endswith(t))
+        keepalived = rs[f"{name}-file:/etc/keepalived/keepalived.conf"]
+        assert {
+            urn[f"{name}-file:/usr/local/bin/keepalived_{s}.sh"] for s in ("check_ipv4", "check_ipv6", "notify")
+        } <= set(keepalived["dependencies"])
+        assert urn[f"{name}-segment"] in keepalived["dependencies"]
+        dhcp = next(n for n in rs if n.endswith("-container:" + name.replace("Tenant", "DHCP")))
+        assert rs[dhcp]["dependencies"] == [urn[f"{name}-file:/etc/vxlab/lxd-preseed.yaml"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "reload"),
+    [
+        ("/etc/keepalived/keepalived.conf", "systemctl restart keepalived"),
+        ("/etc/radvd.conf", "systemctl restart radvd"),
+        ("/etc/sysctl.d/90-vxlab-routing.conf", "sysctl -q -p /etc/sysctl.d/90-vxlab-routing.conf"),
+    ],
+)
+def test_each_reload_runs_with_the_file_it_reads(path: str, reload: str) -> None:
+    step = by_name("dev")[f"greenTenant-file:{path}"]
+    assert step["inputs"]["create"].endswith(f"install -D -m 644 /dev/stdin {path} && {reload}")
+    assert step["inputs"]["stdin"].startswith(("! Managed by vxlab", "# Managed by vxlab"))
+
+
+def test_changing_one_priority_changes_only_that_tenants_keepalived_file() -> None:
+    before = by_name("dev")
+    after = by_name("dev", 'tenants={"green": {"vrrp_priority": 230}}')
+    changed = sorted(name for name, r in after.items() if before[name]["inputs"] != r["inputs"])
+    assert changed == ["greenTenant-file:/etc/keepalived/keepalived.conf"]
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ('segment={"vni": "WhereIsMyTCAM"}', "vxlab:segment.vni"),
+        ("group=0", "vxlab:upstream.vlan"),  # group02 as group 0 collides with dev
+    ],
+)
+def test_invalid_config_registers_no_resource(override: str, key: str) -> None:
+    result = run("group02", override)
+    assert key in result["error"]
+    assert "\n" not in result["error"]
+    assert [r["type"] for r in result["resources"]] == ["pulumi:pulumi:Stack"]
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (("vips", "ipv4"), "192.0.2.222/24"),
+        (("vips", "ipv6"), "fe80:7::de/64"),
+        (("vips", "master"), "greenTenant"),
+        (("vni",), 7),
+        (("vlans", "upstream"), 28),
+        (("vms", "redRouter", "ssh"), "ssh etu@198.18.28.200"),
+        (("vms", "blueTenant", "console"), "virsh -c qemu:///system console blueTenant"),
+        (("containers", "greenDHCP", "ipv4"), "192.0.2.251/24"),
+    ],
+)
+def test_outputs_give_students_what_to_paste(output: tuple[str, ...], expected: object) -> None:
+    node: Any = run("dev")["outputs"]
+    for part in output:
+        node = node[part]
+    assert node == expected

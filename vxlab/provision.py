@@ -1,0 +1,274 @@
+"""How each machine is provisioned, as data: the steps a component turns into resources.
+
+A step is one remote command with a create and a delete. File steps write one rendered file
+(keeping the distribution's original aside, restored on delete) and reload what reads it, so a
+change of content updates exactly that step. `after` names the steps it must follow on the
+same machine; cross-machine order is the components' business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from vxlab.model import Lab, Tenant
+from vxlab.naming import stack_label
+from vxlab.render import Machine, RenderedFile, host_ports, render_template
+
+# Packages each role needs; an image without Internet access must already carry them.
+PACKAGES = {
+    "router": ("ifupdown", "iproute2", "iptables", "conntrack", "iputils-ping"),
+    "tenant": ("ifupdown", "openvswitch-switch", "keepalived", "radvd", "iputils-ping", "lxd"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    create: str
+    delete: str
+    stdin: str | None = None
+    after: tuple[str, ...] = ()
+    # Content whose change must re-run the step (a reload triggered by a file it reads).
+    triggers: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class VmPlan:
+    """What the shared VM building block needs for one VM."""
+
+    name: str
+    ram_mib: int
+    vcpus: int
+    mac: str
+    tap: str
+    port_mode: str
+    management: IPv4Address
+    user_data: str
+    network_config: str
+    domain_xslt: str
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _q(text: str) -> str:
+    return shlex.quote(text)
+
+
+def file_step(
+    f: RenderedFile, reload: str = "", after: tuple[str, ...] = (), exec_in: str = "", prefix: str = ""
+) -> Step:
+    """Write `f` (keeping any original aside), then reload; delete restores the original."""
+    path = _q(f.path)
+    orig = _q(f.path + ".vxlab-orig")
+    run = exec_in  # e.g. "lxc exec blueDHCP -- " to write inside a container
+    write = (
+        f"{run}sh -c {_q(f'[ -e {orig} ] || [ ! -e {path} ] || cp -a {path} {orig}')} && "
+        f"{run}install -D -m {f.mode:o} /dev/stdin {path}"
+    )
+    restore = f"{run}sh -c {_q(f'if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi')}"
+    return Step(
+        name=f"{prefix}file:{f.path}",
+        create=f"{write} && {reload}" if reload else write,
+        delete=restore,
+        stdin=f.content,
+        after=after,
+    )
+
+
+def _detached(command: str, log: str) -> str:
+    """Run `command` after this SSH session returns: it may take the session's link down."""
+    return f"nohup sh -c {_q('sleep 1; ' + command)} >{log} 2>&1 </dev/null &"
+
+
+NETWORK_RELOAD = _detached("ifdown --force -a --exclude=lo; ifup -a", "/var/log/vxlab-network.log")
+WAIT_BOOTED = (
+    "until [ -f /var/lib/cloud/instance/boot-finished ]; do sleep 2; done; systemctl is-system-running --wait || true"
+)
+
+
+def packages_step(role: str) -> Step:
+    pkgs = " ".join(PACKAGES[role])
+    return Step(
+        name="packages",
+        create=(
+            f"dpkg -s {pkgs} >/dev/null 2>&1 || "
+            f"(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {pkgs})"
+        ),
+        delete="echo 'packages stay installed; the VM is deleted with the lab'",
+        after=("booted",),
+    )
+
+
+def booted_step() -> Step:
+    return Step(name="booted", create=WAIT_BOOTED, delete="echo 'nothing to undo: the VM is deleted with the lab'")
+
+
+def router_steps(machine: Machine) -> list[Step]:
+    f = machine.file
+    rt = "file:/etc/iproute2/rt_tables.d/vxlab.conf"
+    iface = "file:/etc/network/interfaces"
+    return [
+        booted_step(),
+        packages_step("router"),
+        file_step(
+            f("/etc/sysctl.d/90-vxlab-routing.conf"),
+            "sysctl -q -p /etc/sysctl.d/90-vxlab-routing.conf",
+            after=("packages",),
+        ),
+        file_step(f("/etc/iproute2/rt_tables.d/vxlab.conf"), after=("packages",)),
+        file_step(f("/etc/network/interfaces"), NETWORK_RELOAD, after=(rt,)),
+        file_step(f("/etc/iptables/rules.v4"), "iptables-restore < /etc/iptables/rules.v4", after=(iface,)),
+        file_step(f("/etc/iptables/rules.v6"), "ip6tables-restore < /etc/iptables/rules.v6", after=(iface,)),
+    ]
+
+
+def tenant_steps(lab: Lab, machine: Machine) -> list[Step]:
+    f = machine.file
+    scripts = [s for s in machine.files if s.kind == "script"]
+    iface = "file:/etc/network/interfaces"
+    keepalived_after = ("segment", "file:/etc/tmpfiles.d/vxlab-keepalived.conf", *(f"file:{s.path}" for s in scripts))
+    peer = lab.peer_of(next(t for t in lab.tenants.values() if t.name == machine.name))
+    wait_svi = f"until ip link show dev {lab.segment.svi} >/dev/null 2>&1; do sleep 1; done"
+    return [
+        booted_step(),
+        packages_step("tenant"),
+        file_step(
+            f("/etc/sysctl.d/90-vxlab-routing.conf"),
+            "sysctl -q -p /etc/sysctl.d/90-vxlab-routing.conf",
+            after=("packages",),
+        ),
+        file_step(f("/etc/network/interfaces"), NETWORK_RELOAD, after=("packages",)),
+        # The VXLAN segment carries VRRP only once both underlays are up: wait for the peer's.
+        Step(
+            name="segment",
+            create=(
+                f"{wait_svi}; timeout 900 sh -c "
+                f"{_q(f'until ping -c 1 -W 1 {peer.tenant_ipv4.ip} >/dev/null; do sleep 2; done')}"
+            ),
+            delete="echo 'nothing to undo: a wait'",
+            after=(iface,),
+        ),
+        *(file_step(s, after=("packages",)) for s in scripts),
+        file_step(
+            f("/etc/tmpfiles.d/vxlab-keepalived.conf"),
+            "systemd-tmpfiles --create /etc/tmpfiles.d/vxlab-keepalived.conf",
+            after=("packages",),
+        ),
+        file_step(f("/etc/keepalived/keepalived.conf"), "systemctl restart keepalived", after=keepalived_after),
+        file_step(f("/etc/radvd.conf"), "systemctl restart radvd", after=("segment",)),
+        file_step(
+            f("/etc/vxlab/lxd-preseed.yaml"),
+            "lxd waitready --timeout=120 && lxd init --preseed < /etc/vxlab/lxd-preseed.yaml",
+            after=("segment",),
+        ),
+    ]
+
+
+def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> list[Step]:
+    """The tenant's containers and their files, run through `lxc` on the tenant."""
+    steps: list[Step] = []
+    for name in (tenant.dhcp_server.name, *tenant.clients):
+        launch = f"container:{name}"
+        steps.append(
+            Step(
+                name=launch,
+                create=(
+                    f"lxc info {name} >/dev/null 2>&1 || lxc launch {lab.images.container_image} {name}; "
+                    f"until lxc exec {name} -- systemctl is-system-running --wait >/dev/null 2>&1; do sleep 2; done"
+                ),
+                delete=f"lxc delete --force {name}",
+                after=("file:/etc/vxlab/lxd-preseed.yaml",),
+            )
+        )
+        machine = machines[name]
+        run = f"lxc exec {name} -- "
+        iface = machine.file("/etc/network/interfaces")
+        steps.append(
+            file_step(
+                iface, f"{run}sh -c 'ifdown --force eth0; ifup eth0'", after=(launch,), exec_in=run, prefix=f"{name}:"
+            )
+        )
+        if machine.role == "dhcp-server":
+            restart = f"{run}systemctl restart isc-dhcp-server"
+            for path in ("/etc/default/isc-dhcp-server", "/etc/dhcp/dhcpd.conf"):
+                steps.append(
+                    file_step(
+                        machine.file(path),
+                        restart,
+                        exec_in=run,
+                        prefix=f"{name}:",
+                        after=(launch, f"{name}:file:/etc/network/interfaces"),
+                    )
+                )
+    return steps
+
+
+def host_steps(lab: Lab, machine: Machine) -> list[Step]:
+    label = stack_label(lab.group)
+    script = next(f for f in machine.files if f.kind == "host-switch")
+    sysctl = machine.file("/etc/sysctl.d/90-vxlab-routing.conf")
+    ns = lab.hypervisor.svi_netns
+    # With the SVI in a namespace, the routing sysctls belong to that namespace only; the file
+    # stays out of /etc/sysctl.d so the host's own boot never applies it.
+    sysctl_path = f"/usr/local/lib/vxlab/{label}/sysctl.conf" if ns else f"/etc/sysctl.d/90-{label}.conf"
+    apply = f"ip netns exec {ns} sysctl -q -p {sysctl_path}" if ns else f"sysctl -q -p {sysctl_path}"
+    sysctl_file = RenderedFile(sysctl_path, sysctl.content, sysctl.kind, sysctl.mode)
+    return [
+        file_step(script),
+        Step(
+            name="switch",
+            create=f"{script.path} up",
+            delete=f"{script.path} down",
+            after=(f"file:{script.path}",),
+            triggers=(digest(script.content),),
+        ),
+        file_step(sysctl_file, apply, after=("switch",)),
+    ]
+
+
+def vm_plans(lab: Lab) -> list[VmPlan]:
+    label = stack_label(lab.group)
+    managed = f"Managed by vxlab ({label}): edit the stack config, not this file."
+    plans = []
+    for port in host_ports(lab):
+        if port.vm == lab.router.name:
+            ram, vcpus, nic, vlan = lab.router.ram_mib, lab.router.vcpus, lab.router.nic, lab.upstream.vlan
+            address, gateway = lab.router.upstream_ipv4, lab.upstream.gateway4
+        else:
+            t = next(t for t in lab.tenants.values() if t.name == port.vm)
+            ram, vcpus, nic, vlan = t.ram_mib, t.vcpus, t.nic, None
+            address, gateway = t.tenant_ipv4, t.router_ipv4.ip
+        common = {"managed": managed, "vm_name": port.vm, "label": label}
+        bootstrap = render_template(
+            "common/bootstrap-interfaces.j2", **common, nic=nic, vlan=vlan, address=address, gateway=gateway
+        )
+        plans.append(
+            VmPlan(
+                name=port.vm,
+                ram_mib=ram,
+                vcpus=vcpus,
+                mac=port.mac,
+                tap=port.tap,
+                port_mode=port.mode,
+                management=address.ip,
+                user_data=render_template(
+                    "common/cloud-init-user-data.j2", **common, lab_user=lab.lab_user, bootstrap_interfaces=bootstrap
+                ),
+                network_config=render_template("common/cloud-init-network.j2", **common),
+                domain_xslt=render_template(
+                    "common/domain.xslt.j2",
+                    **common,
+                    tap=port.tap,
+                    mac=port.mac,
+                    port_mode=port.mode,
+                    domain_type=lab.hypervisor.domain_type,
+                    tb_cache_mib=128,
+                ),
+            )
+        )
+    return plans
