@@ -33,7 +33,7 @@ REQUIRED_PROGRAMS: dict[Kind, tuple[str, ...]] = {
     "radvd": ("radvd",),
     "keepalived": ("unshare", "keepalived", "ip"),
     "script": ("bash",),
-    "host-switch": ("bash", "unshare", "ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ip"),
+    "host-switch": ("bash", "unshare", "ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ip", "socat"),
     "tmpfiles": ("systemd-tmpfiles",),
     "lxd-preseed": (),
     "dhcpd": ("dhcpd",),
@@ -125,7 +125,8 @@ def check_rt_tables(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[b
     for t in lab.tenants.values():
         lines.append(f"ip rule add fwmark {t.fwmark} table {t.table_name}")
         lines.append(f"ip -6 rule add fwmark {t.fwmark} table {t.table_name}")
-        lines.append(f"ip rule show | grep -q 'lookup {t.table_name}'")
+        # grep -q stops reading early: under pipefail a pipe from ip would fail on SIGPIPE.
+        lines.append(f"grep -q 'lookup {t.table_name}' <<< \"$(ip rule show)\"")
     return _result(run.in_namespaces("\n".join(lines) + "\n"))
 
 
@@ -222,7 +223,7 @@ def check_host_switch(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple
         )
     find_ports = f"ovs-vsctl --bare --columns=name find Port external_ids:vxlab={label} | sort | xargs"
     script = prepare + (
-        "ip link set lo up\nmkdir -p /run/netns && mount -t tmpfs none /run/netns\n"
+        "ip link set lo up\nmount -t tmpfs none /run && mkdir -p /run/netns\n"
         f"ovsdb-tool create {db} {OVS_SCHEMA}\n"
         f"ovsdb-server {db} --remote=punix:{sock} --pidfile={d}/ovsdb.pid --detach --no-chdir "
         f"--log-file={d}/ovsdb.log --unixctl={d}/ovsdb.ctl\n"

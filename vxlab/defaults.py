@@ -70,12 +70,17 @@ def lab_defaults(group: int) -> dict[str, Any]:
             "uplink": "eno1",
             "svi_netns": None,
             "tap_group": "kvm",
+            "ssh_forward_base": None,
             "mac_prefix": "ba:ad:ca:fe",
         },
         "images": {
             "pool": "default",
             "master": "debian-testing-amd64.qcow2",
             "container_image": "images:debian/12",
+            "container_tarball": None,
+            "kernel": None,
+            "initrd": None,
+            "cmdline": "root=/dev/vda rw console=ttyS0",
         },
         "lab_user": {"name": "etu", "ssh_public_key": DEFAULT_SSH_KEY},
         "internet": {

@@ -71,6 +71,12 @@ class Hypervisor(Strict_):
     tap_group: UserName | None = Field(
         description="system group that may open the taps (the seed uses kvm); null for root only"
     )
+    ssh_forward_base: int | None = Field(
+        ge=1024,
+        le=65000,
+        description="with svi_netns: first loopback port relayed to the VMs' SSH (router, blue, green); "
+        "null for direct SSH",
+    )
     mac_prefix: str = Field(
         pattern=MAC_PREFIX_RE, description="four lower-case MAC bytes, locally administered unicast, e.g. ba:ad:ca:fe"
     )
@@ -82,8 +88,14 @@ class Images(Strict_):
         min_length=1, description="the master qcow2 image name in the pool, cloned copy-on-write for each VM"
     )
     container_image: str = Field(
-        min_length=1, description="the LXD image for the containers as REMOTE:ALIAS (e.g. vxlab:debian-12-dhcp)"
+        min_length=1, description="the LXD image for the containers, as REMOTE:ALIAS or a local alias"
     )
+    container_tarball: str | None = Field(
+        description="an LXD image file inside the tenant VMs, imported as container_image if missing; null for none"
+    )
+    kernel: str | None = Field(description="kernel for direct boot (path on the hypervisor); null to boot the disk")
+    initrd: str | None = Field(description="initrd for direct boot (path on the hypervisor); null with no kernel")
+    cmdline: str = Field(description="kernel command line for direct boot")
 
 
 class LabUser(Strict_):

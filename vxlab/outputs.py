@@ -13,7 +13,7 @@ def lab_outputs(lab: Lab) -> dict[str, Any]:
     vms: dict[str, Any] = {}
     for plan in vm_plans(lab):
         vms[plan.name] = {
-            "ssh": f"ssh {lab.lab_user.name}@{plan.management}",
+            "ssh": f"ssh {lab.lab_user.name}@{plan.ssh_host}" + (f" -p {plan.ssh_port}" if plan.ssh_port != 22 else ""),
             "console": f"virsh -c {uri} console {plan.name}",
             "mac": plan.mac,
             "port": f"{plan.tap} ({plan.port_mode})",

@@ -15,7 +15,7 @@ from ipaddress import IPv4Address
 
 from vxlab.model import Lab, Tenant
 from vxlab.naming import stack_label
-from vxlab.render import Machine, RenderedFile, host_ports, render_template
+from vxlab.render import Machine, RenderedFile, host_ports, render_template, ssh_forwards
 
 # Packages each role needs; an image without Internet access must already carry them.
 PACKAGES = {
@@ -46,6 +46,8 @@ class VmPlan:
     tap: str
     port_mode: str
     management: IPv4Address
+    ssh_host: str  # where the engine reaches the VM's SSH: its address, or a loopback relay
+    ssh_port: int
     user_data: str
     network_config: str
     domain_xslt: str
@@ -172,6 +174,20 @@ def tenant_steps(lab: Lab, machine: Machine) -> list[Step]:
 def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> list[Step]:
     """The tenant's containers and their files, run through `lxc` on the tenant."""
     steps: list[Step] = []
+    image, tarball = lab.images.container_image, lab.images.container_tarball
+    ready = "file:/etc/vxlab/lxd-preseed.yaml"
+    if tarball:
+        ready = "container-image"
+        steps.append(
+            Step(
+                name=ready,
+                create=(
+                    f"lxc image info {_q(image)} >/dev/null 2>&1 || lxc image import {_q(tarball)} --alias {_q(image)}"
+                ),
+                delete=f"lxc image delete {_q(image)} || true",
+                after=("file:/etc/vxlab/lxd-preseed.yaml",),
+            )
+        )
     for name in (tenant.dhcp_server.name, *tenant.clients):
         launch = f"container:{name}"
         steps.append(
@@ -234,6 +250,7 @@ def host_steps(lab: Lab, machine: Machine) -> list[Step]:
 def vm_plans(lab: Lab) -> list[VmPlan]:
     label = stack_label(lab.group)
     managed = f"Managed by vxlab ({label}): edit the stack config, not this file."
+    relays = {f.name: f.port for f in ssh_forwards(lab)}
     plans = []
     for port in host_ports(lab):
         if port.vm == lab.router.name:
@@ -256,6 +273,8 @@ def vm_plans(lab: Lab) -> list[VmPlan]:
                 tap=port.tap,
                 port_mode=port.mode,
                 management=address.ip,
+                ssh_host="127.0.0.1" if port.vm in relays else str(address.ip),
+                ssh_port=relays.get(port.vm, 22),
                 user_data=render_template(
                     "common/cloud-init-user-data.j2", **common, lab_user=lab.lab_user, bootstrap_interfaces=bootstrap
                 ),

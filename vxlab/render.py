@@ -90,6 +90,28 @@ class HostRoute:
         return self.net.version
 
 
+@dataclass(frozen=True)
+class Forward:
+    name: str
+    port: int
+    address: str
+
+
+def ssh_forwards(lab: Lab) -> list[Forward]:
+    """Loopback ports relayed to each VM's SSH when the lab lives in a namespace (router, blue, green)."""
+    base = lab.hypervisor.ssh_forward_base
+    if base is None:
+        return []
+    vms = [(lab.router.name, lab.router.upstream_ipv4.ip)] + [(t.name, t.tenant_ipv4.ip) for t in lab.tenants.values()]
+    return [Forward(name, base + i, str(address)) for i, (name, address) in enumerate(vms)]
+
+
+def internet_addresses(lab: Lab) -> list[str]:
+    """The probe targets and resolvers, as host addresses (for the namespace that emulates them)."""
+    i = lab.internet
+    return sorted({f"{a}/{a.max_prefixlen}" for a in (i.probe4, i.dns4, i.probe6, i.dns6)})
+
+
 @cache
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
@@ -158,7 +180,12 @@ class _Renderer:
 
     def host(self) -> Machine:
         lab = self.lab
-        extra: dict[str, Any] = {"ports": host_ports(lab), "routes": host_routes(lab)}
+        extra: dict[str, Any] = {
+            "ports": host_ports(lab),
+            "routes": host_routes(lab),
+            "forwards": ssh_forwards(lab),
+            "internet_addresses": internet_addresses(lab),
+        }
         return Machine(
             "host",
             "host",

@@ -148,6 +148,19 @@ class _Rules:
                         "give every VM its own tap number and every link its own VLAN",
                     )
                 table[value] = path
+        hv = lab.hypervisor
+        if hv.ssh_forward_base is not None and hv.svi_netns is None:
+            self.fail(
+                (("hypervisor", "ssh_forward_base"),),
+                "SSH forwarding needs the lab in a namespace",
+                "set hypervisor.svi_netns, or set ssh_forward_base to null",
+            )
+        if (lab.images.kernel is None) != (lab.images.initrd is None):
+            self.fail(
+                (("images", "initrd"), ("images", "kernel")),
+                "direct boot needs both a kernel and an initrd",
+                "set both images.kernel and images.initrd, or neither",
+            )
         if lab.vrrp.vrid4 == lab.vrrp.vrid6:
             self.fail(
                 (("vrrp", "vrid4"), ("vrrp", "vrid6")),

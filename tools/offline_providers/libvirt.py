@@ -157,7 +157,7 @@ def domain_xml(p: dict[str, Any]) -> str:
     for tag in ("kernel", "initrd"):
         if p.get(tag):
             os_parts.append(f"<{tag}>{escape(p[tag])}</{tag}>")
-    cmdline = " ".join(f"{k}={v}" if v != "_" else k for d in (p.get("cmdlines") or []) for k, v in d.items())
+    cmdline = " ".join(v if k == "_" else f"{k}={v}" for d in (p.get("cmdlines") or []) for k, v in d.items())
     if cmdline:
         os_parts.append(f"<cmdline>{escape(cmdline)}</cmdline>")
     devices = []

@@ -1,0 +1,107 @@
+"""The judges of `vxlab check` and `vxlab drill`, on outputs captured from the real programs."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+import pytest
+
+from vxlab.checks import addresses_in, conntrack_marked, default_via, fdb_both_sides, holds, lab_checks, ping_ok
+from vxlab.drill import bound, ping_gap
+from vxlab.model import Lab
+
+PING_OK = """PING 9.9.9.9 (9.9.9.9) 56(84) bytes of data.
+
+--- 9.9.9.9 ping statistics ---
+3 packets transmitted, 3 received, 0% packet loss, time 2004ms
+"""
+PING_LOST = PING_OK.replace("3 received, 0%", "0 received, 100%")
+FDB = """5
+ port  VLAN  MAC                Age
+    1     7  3a:98:95:a9:6b:44    1
+    5     7  00:16:3e:b2:71:28    1
+    2     7  00:16:3e:1e:f5:70    1
+"""
+CONNTRACK = (
+    "icmp     1 29 src=192.0.2.20 dst=9.9.9.9 type=8 code=0 id=7 src=9.9.9.9 dst=198.18.28.200 type=0 code=0 id=7 "
+    "mark=221 use=1\n"
+    "udp      17 3 src=198.18.28.200 dst=9.9.9.9 sport=1 dport=53 src=9.9.9.9 dst=198.18.28.200 mark=0 use=1\n"
+)
+SVI = """6: sw-vlan7    inet 192.0.2.221/24 brd 192.0.2.255 scope global sw-vlan7
+6: sw-vlan7    inet 192.0.2.222/24 scope global secondary sw-vlan7
+6: sw-vlan7    inet6 fe80:7::de/64 scope link nodad
+"""
+
+
+@pytest.mark.parametrize(("output", "ok"), [(PING_OK, True), (PING_LOST, False), ("", False)])
+def test_ping_judge(output: str, ok: bool) -> None:
+    assert ping_ok(output)[0] is ok
+
+
+@pytest.mark.parametrize(
+    ("output", "ok"),
+    [
+        ("2: eth0    inet 192.0.2.53/24 brd 192.0.2.255 scope global dynamic eth0", True),
+        ("2: eth0    inet 192.0.2.95/24 brd 192.0.2.255 scope global dynamic eth0", False),
+        ("2: eth0    inet 10.0.0.5/24 scope global eth0", False),
+    ],
+)
+def test_dhcp_address_must_be_in_the_range(output: str, ok: bool) -> None:
+    judge = addresses_in(IPv4Network("192.0.2.0/24"), IPv4Address("192.0.2.10"), IPv4Address("192.0.2.90"))
+    assert judge(output)[0] is ok
+
+
+def test_slaac_address_in_prefix() -> None:
+    out = "2: eth0    inet6 2001:db8:7:0:216:3eff:fe2d:4f16/64 scope global dynamic mngtmpaddr"
+    assert addresses_in(IPv6Network("2001:db8:7::/64"))(out)[0]
+
+
+@pytest.mark.parametrize(
+    ("output", "ok"),
+    [
+        ("default via fe80:7::de dev eth0 proto ra metric 1024 expires 1328sec hoplimit 64 pref medium", True),
+        ("default via fe80::1 dev eth0 proto ra metric 1024", False),
+        ("", False),
+    ],
+)
+def test_default_route_via_vip(output: str, ok: bool) -> None:
+    assert default_via(IPv6Address("fe80:7::de"))(output)[0] is ok
+
+
+@pytest.mark.parametrize(("expected", "ok"), [(True, True), (False, False)])
+def test_vip_holder(expected: bool, ok: bool) -> None:
+    assert holds("192.0.2.222", "fe80:7::de", expected=expected)(SVI)[0] is ok
+
+
+def test_fdb_needs_macs_from_both_sides_of_the_tunnel() -> None:
+    assert fdb_both_sides(7, "vxlanGreenBlue")(FDB)[0]
+    assert not fdb_both_sides(7, "vxlanGreenBlue")(FDB.replace("    5     7", "    3     7"))[0]
+
+
+@pytest.mark.parametrize(("mark", "ok"), [(221, True), (220, False)])
+def test_conntrack_marks(mark: int, ok: bool) -> None:
+    assert conntrack_marked(mark, IPv4Network("192.0.2.0/24"))(CONNTRACK)[0] is ok
+
+
+def test_ping_gap_is_the_longest_silence_minus_the_interval() -> None:
+    out = (
+        "\n".join(
+            f"[{t:.6f}] 64 bytes from 9.9.9.9: icmp_seq={i} ttl=63 time=1.0 ms"
+            for i, t in enumerate([100.00, 100.05, 100.10, 103.60, 103.65])
+        )
+        + "\n--- 9.9.9.9 ping statistics ---\n80 packets transmitted, 5 received, 93% packet loss\n"
+    )
+    assert ping_gap(out) == (3.45, 75)
+
+
+def test_drill_bound_follows_the_seed_timers(dev_lab: Lab) -> None:
+    assert bound(dev_lab) == 7.0
+
+
+def test_every_container_is_checked_six_times(dev_lab: Lab) -> None:
+    per_machine: dict[str, int] = {}
+    for check in lab_checks(dev_lab):
+        per_machine[check.machine] = per_machine.get(check.machine, 0) + 1
+    assert {m: n for m, n in per_machine.items() if m.endswith(("DHCP", "C0", "C1"))} == {
+        name: 6 for name in ("blueDHCP", "blueC0", "blueC1", "greenDHCP", "greenC0", "greenC1")
+    }

@@ -1,0 +1,71 @@
+"""`vxlab check --stack NAME`: the seed's section 7 against the running lab."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from vxlab.checks import Outcome, lab_checks
+from vxlab.cli.common import add_stack_args, load_checked
+from vxlab.remote import LabShell
+
+
+def add_key_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--key",
+        type=Path,
+        default=Path(os.environ.get("VXLAB_SSH_KEY", "~/.ssh/id_ed25519")),
+        help="the lab's SSH private key (default: $VXLAB_SSH_KEY or ~/.ssh/id_ed25519)",
+    )
+
+
+def add_parser(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("check", help="check the running lab as the seed's section 7")
+    add_stack_args(parser)
+    add_key_arg(parser)
+    parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
+
+
+def write_junit(path: Path, stack: str, outcomes: list[Outcome], seconds: float) -> None:
+    suite = ET.Element(
+        "testsuite",
+        name=f"vxlab-{stack}",
+        tests=str(len(outcomes)),
+        failures=str(sum(not o.ok for o in outcomes)),
+        time=f"{seconds:.1f}",
+    )
+    for o in outcomes:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"{stack}.{o.check.machine}", name=f"{o.check.section} {o.check.name}"
+        )
+        if not o.ok:
+            ET.SubElement(case, "failure", message=o.observed)
+        ET.SubElement(case, "system-out").text = o.observed
+    ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    lab = load_checked(args)
+    start = time.monotonic()
+    outcomes = []
+    with LabShell(lab, args.key.expanduser()) as shell:
+        for check in lab_checks(lab):
+            result = (shell.container if check.in_container else shell.vm)(check.machine, check.command)
+            ok, observed = check.judge(result.out)
+            if not result.ok and not ok:
+                observed += f" (exit {result.code}: {result.err.strip()[:200]})"
+            outcomes.append(Outcome(check, ok, observed))
+            print(
+                f"{'pass' if ok else 'FAIL'}  {check.section}  {check.machine:<18} {check.name:<48} {observed}",
+                flush=True,
+            )
+    failed = sum(not o.ok for o in outcomes)
+    seconds = time.monotonic() - start
+    print(f"{len(outcomes) - failed} passed, {failed} failed")
+    if args.junit:
+        write_junit(args.junit, args.stack, outcomes, seconds)
+    return 1 if failed else 0
