@@ -48,6 +48,7 @@ class LabVM(pulumi.ComponentResource):
             f"{name}-domain",
             name=plan.name,
             type=lab.hypervisor.domain_type,
+            machine=lab.hypervisor.machine,
             memory=plan.ram_mib,
             vcpu=plan.vcpus,
             cloudinit=self.cloudinit.id,

@@ -64,6 +64,7 @@ def lab_defaults(group: int) -> dict[str, Any]:
         "hypervisor": {
             "libvirt_uri": "qemu:///system",
             "domain_type": "kvm",
+            "machine": "q35",
             "ssh_host": None,
             "bridge": "dsw-host",
             "datapath_type": "system",

@@ -58,6 +58,7 @@ class Hypervisor(Strict_):
         description="'kvm' with hardware virtualisation, 'qemu' for TCG emulation"
     )
     ssh_host: str | None = Field(description="host that runs OVS and libvirt, reached over SSH; null for this machine")
+    machine: str = Field(min_length=1, description="the QEMU machine type of the VMs (q35 puts the NIC at enp0s1)")
     bridge: IfName = Field(description="the host's OVS distribution switch, shared by every group")
     datapath_type: Literal["system", "netdev"] = Field(
         description="OVS datapath of the host bridge: 'system' (kernel) or 'netdev' (userspace)"

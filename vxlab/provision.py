@@ -9,6 +9,7 @@ same machine; cross-machine order is the components' business.
 from __future__ import annotations
 
 import hashlib
+import re
 import shlex
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -247,6 +248,12 @@ def host_steps(lab: Lab, machine: Machine) -> list[Step]:
     ]
 
 
+def nic_pci_slot(nic: str) -> int | None:
+    """The PCI slot on bus 0 that gives the NIC its predictable name (enp0s1 -> 1), if any."""
+    m = re.fullmatch(r"enp0s(\d+)", nic)
+    return int(m.group(1)) if m else None
+
+
 def vm_plans(lab: Lab) -> list[VmPlan]:
     label = stack_label(lab.group)
     managed = f"Managed by vxlab ({label}): edit the stack config, not this file."
@@ -286,6 +293,7 @@ def vm_plans(lab: Lab) -> list[VmPlan]:
                     mac=port.mac,
                     port_mode=port.mode,
                     domain_type=lab.hypervisor.domain_type,
+                    pci_slot=nic_pci_slot(nic),
                     tb_cache_mib=128,
                 ),
             )

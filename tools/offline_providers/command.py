@@ -3,11 +3,13 @@
 Semantics follow pulumi-command 1.x: a change to `triggers` replaces the resource; any other
 input change runs `update` (or `create` when no update is given); delete runs `delete`; the
 environment carries PULUMI_COMMAND_STDOUT/STDERR of the last run. Remote commands go through
-the OpenSSH client with the connection's key, retrying the dial as `dialErrorLimit` allows.
+the OpenSSH client with the connection's key, retrying the dial as `dialErrorLimit` allows. Commands run in worker
+threads so the engine's parallel steps run in parallel.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -145,7 +147,7 @@ class CommandProvider(StandIn):
         if request.preview:
             return CreateResponse(new_id(), self._outputs(request.properties, UNKNOWN, UNKNOWN))
         props = plain_map(request.properties)
-        stdout, stderr = run(props, "create", self._remote(request.urn))
+        stdout, stderr = await asyncio.to_thread(run, props, "create", self._remote(request.urn))
         return CreateResponse(new_id(), self._outputs(request.properties, stdout, stderr))
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
@@ -153,13 +155,13 @@ class CommandProvider(StandIn):
             return UpdateResponse(self._outputs(request.news, UNKNOWN, UNKNOWN))
         props, olds = plain_map(request.news), plain_map(request.olds)
         which = "update" if props.get("update") else "create"
-        stdout, stderr = run(props, which, self._remote(request.urn), previous=olds)
+        stdout, stderr = await asyncio.to_thread(run, props, which, self._remote(request.urn), olds)
         return UpdateResponse(self._outputs(request.news, stdout, stderr))
 
     async def delete(self, request: DeleteRequest) -> None:
         props = plain_map(request.properties)
         if props.get("delete"):
-            run(props, "delete", self._remote(request.urn), previous=props)
+            await asyncio.to_thread(run, props, "delete", self._remote(request.urn), props)
 
 
 if __name__ == "__main__":

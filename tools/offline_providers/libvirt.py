@@ -7,6 +7,7 @@ as most of the Terraform provider's domain arguments force a new resource.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,8 @@ class LibvirtProvider(StandIn):
         kind = request.urn.split("::")[-2].rsplit(":", 1)[-1]
         if request.preview:
             return CreateResponse("", dict(request.properties))
-        resource_id = {"Volume": self._volume, "CloudInitDisk": self._cloudinit, "Domain": self._domain}[kind](props)
+        creator = {"Volume": self._volume, "CloudInitDisk": self._cloudinit, "Domain": self._domain}[kind]
+        resource_id = await asyncio.to_thread(creator, props)
         return CreateResponse(resource_id, dict(request.properties, id=PropertyValue(resource_id)))
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
@@ -82,15 +84,21 @@ class LibvirtProvider(StandIn):
         return UpdateResponse(dict(request.news))
 
     async def delete(self, request: DeleteRequest) -> None:
-        kind = request.urn.split("::")[-2].rsplit(":", 1)[-1]
-        props = plain_map(request.properties)
+        await asyncio.to_thread(
+            self._delete,
+            request.urn.split("::")[-2].rsplit(":", 1)[-1],
+            request.resource_id,
+            plain_map(request.properties),
+        )
+
+    def _delete(self, kind: str, resource_id: str, props: dict[str, Any]) -> None:
         if kind == "Domain":
-            if request.resource_id in self.virsh("list", "--all", "--uuid").split():
-                if request.resource_id in self.virsh("list", "--uuid").split():
-                    self.virsh("destroy", request.resource_id)
-                self.virsh("undefine", request.resource_id)
+            if resource_id in self.virsh("list", "--all", "--uuid").split():
+                if resource_id in self.virsh("list", "--uuid").split():
+                    self.virsh("destroy", resource_id)
+                self.virsh("undefine", resource_id)
         else:
-            path = request.resource_id.split(";")[0]
+            path = resource_id.split(";")[0]
             if path in self.virsh("vol-list", props["pool"], "--details").split():
                 self.virsh("vol-delete", "--pool", props["pool"], Path(path).name)
 
@@ -145,7 +153,11 @@ class LibvirtProvider(StandIn):
             f.flush()
             self.virsh("define", f.name)
         if p.get("running", True) is not False:
-            self.virsh("start", p["name"])
+            try:
+                self.virsh("start", p["name"])
+            except VirshFailed:
+                self.virsh("undefine", p["name"])  # a failed create leaves nothing behind
+                raise
         if p.get("autostart"):
             self.virsh("autostart", p["name"])
         return self.virsh("domuuid", p["name"])
@@ -153,7 +165,8 @@ class LibvirtProvider(StandIn):
 
 def domain_xml(p: dict[str, Any]) -> str:
     """The domain as terraform-provider-libvirt writes it, before the user's XSLT."""
-    os_parts = ["<type arch='x86_64'>hvm</type>"]
+    machine = f" machine={quoteattr(p['machine'])}" if p.get("machine") else ""
+    os_parts = [f"<type arch='x86_64'{machine}>hvm</type>"]
     for tag in ("kernel", "initrd"):
         if p.get(tag):
             os_parts.append(f"<{tag}>{escape(p[tag])}</{tag}>")
