@@ -29,7 +29,8 @@ hypervisor = libvirt.Provider(f"{label}-libvirt", uri=lab.hypervisor.libvirt_uri
 
 def ssh(vm: str) -> command.remote.ConnectionArgs:
     return command.remote.ConnectionArgs(
-        host=str(plans[vm].management),
+        host=plans[vm].ssh_host,
+        port=plans[vm].ssh_port,
         user="root",
         private_key=private_key,
         dial_error_limit=90,

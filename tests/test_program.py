@@ -158,3 +158,9 @@ def test_outputs_give_students_what_to_paste(output: tuple[str, ...], expected: 
     for part in output:
         node = node[part]
     assert node == expected
+
+
+def test_the_ci_stack_reaches_its_vms_through_the_loopback_relays() -> None:
+    rs = by_name("ci")
+    connection = rs["g39-redRouter-booted"]["inputs"]["connection"]["value"]
+    assert (connection["host"], connection["port"]) == ("127.0.0.1", 23900.0)

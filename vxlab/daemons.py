@@ -33,7 +33,7 @@ REQUIRED_PROGRAMS: dict[Kind, tuple[str, ...]] = {
     "radvd": ("radvd",),
     "keepalived": ("unshare", "keepalived", "ip"),
     "script": ("bash",),
-    "host-switch": ("bash", "unshare", "ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ip", "socat"),
+    "host-switch": ("bash", "unshare", "ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ip", "socat", "ethtool"),
     "tmpfiles": ("systemd-tmpfiles",),
     "lxd-preseed": (),
     "dhcpd": ("dhcpd",),

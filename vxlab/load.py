@@ -21,6 +21,10 @@ from vxlab.naming import MAX_GROUP
 from vxlab.rules import check_lab
 
 
+# Config keys of the project that are not lab data: the SSH private key is a Pulumi secret.
+NOT_IN_MODEL = frozenset({"ssh_private_key"})
+
+
 def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
@@ -55,7 +59,7 @@ def config_from_pulumi(raw: Mapping[str, Any], source: str = "config") -> dict[s
         ns, sep, name = str(key).partition(":")
         if not sep:
             raise ConfigError(str(key), f"config key without a namespace in {source}", f"write it as {NAMESPACE}:{key}")
-        if ns == NAMESPACE:
+        if ns == NAMESPACE and name not in NOT_IN_MODEL:
             out[name] = value
     return out
 
