@@ -92,7 +92,8 @@ def run(props: dict[str, Any], which: str, remote: bool, previous: dict[str, Any
     if remote:
         conn = props["connection"]
         with tempfile.NamedTemporaryFile("w", prefix="vxlab-key-", delete=True) as key:
-            key.write(conn.get("privateKey") or "")
+            # OpenSSH rejects a key without its final newline, which config secrets may drop.
+            key.write((conn.get("privateKey") or "").rstrip("\n") + "\n")
             key.flush()
             os.chmod(key.name, 0o600)
             attempts = int(conn.get("dialErrorLimit") or 10)
