@@ -83,12 +83,14 @@ def file_step(
     )
 
 
-def _detached(command: str, log: str) -> str:
-    """Run `command` after this SSH session returns: it may take the session's link down."""
-    return f"nohup sh -c {_q('sleep 1; ' + command)} >{log} 2>&1 </dev/null &"
+def detached(command: str, log: str) -> str:
+    """Run `command` after this SSH session returns: it may take the session's link down.
+    Braced, so that `write && reload` backgrounds only the reload (a backgrounded list would
+    read its stdin, the file's content, from /dev/null)."""
+    return f"{{ nohup sh -c {_q('sleep 1; ' + command)} >{log} 2>&1 </dev/null & }}"
 
 
-NETWORK_RELOAD = _detached("ifdown --force -a --exclude=lo; ifup -a", "/var/log/vxlab-network.log")
+NETWORK_RELOAD = detached("ifdown --force -a --exclude=lo; ifup -a", "/var/log/vxlab-network.log")
 WAIT_BOOTED = (
     "until [ -f /var/lib/cloud/instance/boot-finished ]; do sleep 2; done; systemctl is-system-running --wait || true"
 )

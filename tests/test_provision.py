@@ -1,0 +1,54 @@
+"""Provisioning steps as the remote shell runs them: bash, the content on stdin."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vxlab.provision import detached, file_step
+from vxlab.render import RenderedFile
+
+CONTENT = "auto lo\niface lo inet loopback\n"
+
+
+def run(script: str, stdin: str | None = None) -> None:
+    subprocess.run(["bash", "-c", script], input=stdin, text=True, check=True, timeout=30)
+
+
+@pytest.mark.parametrize("reload", ["", "true", "detached"])
+def test_file_step_writes_the_content_from_stdin(tmp_path: Path, reload: str) -> None:
+    target = tmp_path / "etc" / "interfaces"
+    command = detached("true", str(tmp_path / "log")) if reload == "detached" else reload
+    step = file_step(RenderedFile(str(target), CONTENT, "ifupdown"), command)
+    run(step.create, step.stdin)
+    assert target.read_text() == CONTENT
+
+
+def test_file_step_delete_restores_the_original(tmp_path: Path) -> None:
+    target = tmp_path / "radvd.conf"
+    target.write_text("original\n")
+    step = file_step(RenderedFile(str(target), CONTENT, "radvd"))
+    run(step.create, step.stdin)
+    run(step.delete)
+    assert target.read_text() == "original\n"
+
+
+def test_file_step_delete_removes_a_file_it_created(tmp_path: Path) -> None:
+    target = tmp_path / "new.conf"
+    step = file_step(RenderedFile(str(target), CONTENT, "radvd"))
+    run(step.create, step.stdin)
+    run(step.delete)
+    assert not target.exists()
+
+
+def test_file_step_keeps_the_first_original_across_updates(tmp_path: Path) -> None:
+    target = tmp_path / "dhcpd.conf"
+    target.write_text("package default\n")
+    first = file_step(RenderedFile(str(target), "one\n", "dhcpd"))
+    second = file_step(RenderedFile(str(target), "two\n", "dhcpd"))
+    run(first.create, first.stdin)
+    run(second.create, second.stdin)
+    run(second.delete)
+    assert target.read_text() == "package default\n"
