@@ -102,7 +102,11 @@ def test_containers_wait_for_lxd_and_keepalived_for_its_scripts(stack: str) -> N
         } <= set(keepalived["dependencies"])
         assert urn[f"{name}-segment"] in keepalived["dependencies"]
         dhcp = next(n for n in rs if n.endswith("-container:" + name.replace("Tenant", "DHCP")))
-        assert rs[dhcp]["dependencies"] == [urn[f"{name}-file:/etc/vxlab/lxd-preseed.yaml"]]
+        image = f"{name}-container-image"
+        lxd_ready = image if image in rs else f"{name}-file:/etc/vxlab/lxd-preseed.yaml"
+        assert rs[dhcp]["dependencies"] == [urn[lxd_ready]]
+        first_client = next(n for n in rs if n.endswith("-container:" + name.replace("Tenant", "C0")))
+        assert rs[first_client]["dependencies"] == [rs[dhcp]["urn"]]
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ from vxlab.model import Lab
 from vxlab.naming import MAX_GROUP
 from vxlab.rules import check_lab
 
-
 # Config keys of the project that are not lab data: the SSH private key is a Pulumi secret.
 NOT_IN_MODEL = frozenset({"ssh_private_key"})
 

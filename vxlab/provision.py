@@ -191,19 +191,23 @@ def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
                 after=("file:/etc/vxlab/lxd-preseed.yaml",),
             )
         )
+    previous = ready
     for name in (tenant.dhcp_server.name, *tenant.clients):
         launch = f"container:{name}"
+        # One launch at a time: concurrent unpacks of one image stall LXD 5.0 on a slow guest.
         steps.append(
             Step(
                 name=launch,
                 create=(
-                    f"lxc info {name} >/dev/null 2>&1 || lxc launch {lab.images.container_image} {name}; "
-                    f"until lxc exec {name} -- systemctl is-system-running --wait >/dev/null 2>&1; do sleep 2; done"
+                    f"lxc info {name} >/dev/null 2>&1 || lxc launch {_q(image)} {name}; "
+                    f"timeout 600 sh -c {_q(f'until lxc exec {name} -- true 2>/dev/null; do sleep 2; done')} && "
+                    f"lxc exec {name} -- timeout 300 systemctl is-system-running --wait >/dev/null || true"
                 ),
                 delete=f"lxc delete --force {name}",
-                after=("file:/etc/vxlab/lxd-preseed.yaml",),
+                after=(previous,),
             )
         )
+        previous = launch
         machine = machines[name]
         run = f"lxc exec {name} -- "
         iface = machine.file("/etc/network/interfaces")
@@ -285,7 +289,11 @@ def vm_plans(lab: Lab) -> list[VmPlan]:
                 ssh_host="127.0.0.1" if port.vm in relays else str(address.ip),
                 ssh_port=relays.get(port.vm, 22),
                 user_data=render_template(
-                    "common/cloud-init-user-data.j2", **common, lab_user=lab.lab_user, bootstrap_interfaces=bootstrap
+                    "common/cloud-init-user-data.j2",
+                    **common,
+                    lab_user=lab.lab_user,
+                    internet=lab.internet,
+                    bootstrap_interfaces=bootstrap,
                 ),
                 network_config=render_template("common/cloud-init-network.j2", **common),
                 domain_xslt=render_template(
