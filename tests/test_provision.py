@@ -52,3 +52,14 @@ def test_file_step_keeps_the_first_original_across_updates(tmp_path: Path) -> No
     run(second.create, second.stdin)
     run(second.delete)
     assert target.read_text() == "package default\n"
+
+
+def test_command_stand_in_gives_an_empty_stdin_when_none_is_set(tmp_path: Path) -> None:
+    """`lxc launch` reads stdin when it is not a terminal: a command must see EOF, not hang."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from offline_providers.command import run as run_command
+
+    out, _ = run_command({"create": "cat; echo done", "interpreter": ["/bin/bash", "-c"]}, "create", remote=False)
+    assert out == "done"

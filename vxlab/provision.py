@@ -199,7 +199,7 @@ def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
             Step(
                 name=launch,
                 create=(
-                    f"lxc info {name} >/dev/null 2>&1 || lxc launch {_q(image)} {name}; "
+                    f"lxc info {name} >/dev/null 2>&1 || lxc launch {_q(image)} {name} </dev/null; "
                     f"timeout 600 sh -c {_q(f'until lxc exec {name} -- true 2>/dev/null; do sleep 2; done')} && "
                     f"lxc exec {name} -- timeout 300 systemctl is-system-running --wait >/dev/null || true"
                 ),

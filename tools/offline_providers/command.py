@@ -88,7 +88,8 @@ def run(props: dict[str, Any], which: str, remote: bool, previous: dict[str, Any
     if previous is not None and props.get("addPreviousOutputInEnv", True) is not False:
         env["PULUMI_COMMAND_STDOUT"] = previous.get("stdout") or ""
         env["PULUMI_COMMAND_STDERR"] = previous.get("stderr") or ""
-    stdin = props.get("stdin")
+    # No stdin means an empty one (EOF at once), as in pulumi-command: never the plugin's own.
+    stdin = props.get("stdin") or ""
     if remote:
         conn = props["connection"]
         with tempfile.NamedTemporaryFile("w", prefix="vxlab-key-", delete=True) as key:
