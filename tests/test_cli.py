@@ -92,3 +92,11 @@ def test_config_reference_in_docs_is_current() -> None:
     from vxlab.configdoc import config_reference
 
     assert (PROJECT / "docs" / "config-keys.md").read_text() == config_reference()
+
+
+def test_a_stack_file_rewritten_by_pulumi_still_loads(project_copy: Path) -> None:
+    """`pulumi config set` rewrites the file with scalars quoted; the program reads them as JSON."""
+    (project_copy / "Pulumi.quoted.yaml").write_text('config:\n  vxlab:group: "7"\n')
+    result = vxlab("render", "--stack", "quoted", "--out", str(project_copy / "out"), cwd=project_copy)
+    assert result.returncode == 0, result.stderr
+    assert (project_copy / "out" / "g07-redRouter").is_dir()

@@ -119,7 +119,7 @@ def test_containers_wait_for_lxd_and_keepalived_for_its_scripts(stack: str) -> N
 )
 def test_each_reload_runs_with_the_file_it_reads(path: str, reload: str) -> None:
     step = by_name("dev")[f"greenTenant-file:{path}"]
-    assert step["inputs"]["create"].endswith(f"install -D -m 644 /dev/stdin {path} && {reload}")
+    assert step["inputs"]["create"].endswith(f"mv -f {path}.vxlab-new {path}' && {reload}")
     assert step["inputs"]["stdin"].startswith(("! Managed by vxlab", "# Managed by vxlab"))
 
 

@@ -63,3 +63,10 @@ def test_command_stand_in_gives_an_empty_stdin_when_none_is_set(tmp_path: Path) 
 
     out, _ = run_command({"create": "cat; echo done", "interpreter": ["/bin/bash", "-c"]}, "create", remote=False)
     assert out == "done"
+
+
+def test_file_step_keeps_the_file_mode(tmp_path: Path) -> None:
+    target = tmp_path / "bin" / "keepalived_notify.sh"
+    step = file_step(RenderedFile(str(target), "#!/bin/bash\n", "script", 0o755))
+    run(step.create, step.stdin)
+    assert target.stat().st_mode & 0o777 == 0o755

@@ -6,6 +6,7 @@ Each phase stops at the first bad input with a ConfigError naming the config key
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -59,8 +60,19 @@ def config_from_pulumi(raw: Mapping[str, Any], source: str = "config") -> dict[s
         if not sep:
             raise ConfigError(str(key), f"config key without a namespace in {source}", f"write it as {NAMESPACE}:{key}")
         if ns == NAMESPACE and name not in NOT_IN_MODEL:
-            out[name] = value
+            out[name] = _as_pulumi_reads(value)
     return out
+
+
+def _as_pulumi_reads(value: Any) -> Any:
+    """A top-level value as `pulumi.Config.get_object` gives it to the program: Pulumi rewrites
+    stack files with scalar values quoted (`vxlab:group: "39"`) and decodes them as JSON."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _merge(base: Any, override: Any) -> Any:

@@ -13,6 +13,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from pathlib import PurePosixPath
 
 from vxlab.model import Lab, Tenant
 from vxlab.naming import stack_label
@@ -65,19 +66,24 @@ def _q(text: str) -> str:
 def file_step(
     f: RenderedFile, reload: str = "", after: tuple[str, ...] = (), exec_in: str = "", prefix: str = ""
 ) -> Step:
-    """Write `f` (keeping any original aside), then reload; delete restores the original."""
-    path = _q(f.path)
-    orig = _q(f.path + ".vxlab-orig")
+    """Write `f` (keeping any original aside), then reload; delete restores the original.
+
+    The content arrives on stdin and is written with `cat >` to a temporary file moved into
+    place: `install /dev/stdin` would reopen the descriptor, which an unprivileged container
+    may not do."""
+    path, new, orig = _q(f.path), _q(f.path + ".vxlab-new"), _q(f.path + ".vxlab-orig")
+    folder = _q(str(PurePosixPath(f.path).parent))
     run = exec_in  # e.g. "lxc exec blueDHCP -- " to write inside a container
     write = (
-        f"{run}sh -c {_q(f'[ -e {orig} ] || [ ! -e {path} ] || cp -a {path} {orig}')} && "
-        f"{run}install -D -m {f.mode:o} /dev/stdin {path}"
+        f"[ -e {orig} ] || [ ! -e {path} ] || cp -a {path} {orig}; "
+        f"mkdir -p {folder} && cat > {new} && chmod {f.mode:o} {new} && mv -f {new} {path}"
     )
-    restore = f"{run}sh -c {_q(f'if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi')}"
+    restore = f"if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi"
+    create = f"{run}sh -c {_q(write)}"
     return Step(
         name=f"{prefix}file:{f.path}",
-        create=f"{write} && {reload}" if reload else write,
-        delete=restore,
+        create=f"{create} && {reload}" if reload else create,
+        delete=f"{run}sh -c {_q(restore)}",
         stdin=f.content,
         after=after,
     )
