@@ -12,12 +12,11 @@ import hashlib
 import re
 import shlex
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from pathlib import PurePosixPath
 
 from vxlab.model import Lab, Tenant
 from vxlab.naming import stack_label
-from vxlab.render import Machine, RenderedFile, host_ports, render_template, ssh_forwards
+from vxlab.render import INTERFACES, SYSCTL_PATH, Machine, RenderedFile, host_ports, render_template, ssh_forwards
 
 # Packages each role needs; an image without Internet access must already carry them.
 PACKAGES = {
@@ -47,7 +46,6 @@ class VmPlan:
     mac: str
     tap: str
     port_mode: str
-    management: IPv4Address
     ssh_host: str  # where the engine reaches the VM's SSH: its address, or a loopback relay
     ssh_port: int
     user_data: str
@@ -119,20 +117,21 @@ def booted_step() -> Step:
     return Step(name="booted", create=WAIT_BOOTED, delete="echo 'nothing to undo: the VM is deleted with the lab'")
 
 
+def sysctl_step(machine: Machine) -> Step:
+    """The routing sysctls, applied as soon as the file is written."""
+    return file_step(machine.file(SYSCTL_PATH), f"sysctl -q -p {SYSCTL_PATH}", after=("packages",))
+
+
 def router_steps(machine: Machine) -> list[Step]:
     f = machine.file
     rt = "file:/etc/iproute2/rt_tables.d/vxlab.conf"
-    iface = "file:/etc/network/interfaces"
+    iface = f"file:{INTERFACES}"
     return [
         booted_step(),
         packages_step("router"),
-        file_step(
-            f("/etc/sysctl.d/90-vxlab-routing.conf"),
-            "sysctl -q -p /etc/sysctl.d/90-vxlab-routing.conf",
-            after=("packages",),
-        ),
+        sysctl_step(machine),
         file_step(f("/etc/iproute2/rt_tables.d/vxlab.conf"), after=("packages",)),
-        file_step(f("/etc/network/interfaces"), NETWORK_RELOAD, after=(rt,)),
+        file_step(f(INTERFACES), NETWORK_RELOAD, after=(rt,)),
         file_step(f("/etc/iptables/rules.v4"), "iptables-restore < /etc/iptables/rules.v4", after=(iface,)),
         file_step(f("/etc/iptables/rules.v6"), "ip6tables-restore < /etc/iptables/rules.v6", after=(iface,)),
     ]
@@ -141,19 +140,15 @@ def router_steps(machine: Machine) -> list[Step]:
 def tenant_steps(lab: Lab, machine: Machine) -> list[Step]:
     f = machine.file
     scripts = [s for s in machine.files if s.kind == "script"]
-    iface = "file:/etc/network/interfaces"
+    iface = f"file:{INTERFACES}"
     keepalived_after = ("segment", "file:/etc/tmpfiles.d/vxlab-keepalived.conf", *(f"file:{s.path}" for s in scripts))
     peer = lab.peer_of(next(t for t in lab.tenants.values() if t.name == machine.name))
     wait_svi = f"until ip link show dev {lab.segment.svi} >/dev/null 2>&1; do sleep 1; done"
     return [
         booted_step(),
         packages_step("tenant"),
-        file_step(
-            f("/etc/sysctl.d/90-vxlab-routing.conf"),
-            "sysctl -q -p /etc/sysctl.d/90-vxlab-routing.conf",
-            after=("packages",),
-        ),
-        file_step(f("/etc/network/interfaces"), NETWORK_RELOAD, after=("packages",)),
+        sysctl_step(machine),
+        file_step(f(INTERFACES), NETWORK_RELOAD, after=("packages",)),
         # The VXLAN segment carries VRRP only once both underlays are up: wait for the peer's.
         Step(
             name="segment",
@@ -216,7 +211,7 @@ def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
         previous = launch
         machine = machines[name]
         run = f"lxc exec {name} -- "
-        iface = machine.file("/etc/network/interfaces")
+        iface = machine.file(INTERFACES)
         steps.append(
             file_step(
                 iface, f"{run}sh -c 'ifdown --force eth0; ifup eth0'", after=(launch,), exec_in=run, prefix=f"{name}:"
@@ -231,7 +226,7 @@ def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
                         restart,
                         exec_in=run,
                         prefix=f"{name}:",
-                        after=(launch, f"{name}:file:/etc/network/interfaces"),
+                        after=(launch, f"{name}:file:{INTERFACES}"),
                     )
                 )
     return steps
@@ -240,7 +235,7 @@ def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
 def host_steps(lab: Lab, machine: Machine) -> list[Step]:
     label = stack_label(lab.group)
     script = next(f for f in machine.files if f.kind == "host-switch")
-    sysctl = machine.file("/etc/sysctl.d/90-vxlab-routing.conf")
+    sysctl = machine.file(SYSCTL_PATH)
     ns = lab.hypervisor.svi_netns
     # With the SVI in a namespace, the routing sysctls belong to that namespace only; the file
     # stays out of /etc/sysctl.d so the host's own boot never applies it.
@@ -291,7 +286,6 @@ def vm_plans(lab: Lab) -> list[VmPlan]:
                 mac=port.mac,
                 tap=port.tap,
                 port_mode=port.mode,
-                management=address.ip,
                 ssh_host="127.0.0.1" if port.vm in relays else str(address.ip),
                 ssh_port=relays.get(port.vm, 22),
                 user_data=render_template(
