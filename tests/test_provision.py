@@ -70,3 +70,33 @@ def test_file_step_keeps_the_file_mode(tmp_path: Path) -> None:
     step = file_step(RenderedFile(str(target), "#!/bin/bash\n", "script", 0o755))
     run(step.create, step.stdin)
     assert target.stat().st_mode & 0o777 == 0o755
+
+
+def test_the_group_folder_goes_with_its_last_file(tmp_path: Path) -> None:
+    group = tmp_path / "vxlab-g39"
+    steps = [
+        file_step(RenderedFile(str(group / name), CONTENT, "script", 0o755), owned_dir=str(group))
+        for name in ("host-switch.sh", "sysctl.conf")
+    ]
+    for step in steps:
+        run(step.create, step.stdin)
+    run(steps[1].delete)
+    assert group.is_dir()  # one file is still there
+    run(steps[0].delete)
+    assert not group.exists()
+    run(steps[0].delete)  # a delete run again (a retried destroy) still succeeds
+
+
+def test_host_steps_own_the_group_folder_only_in_namespace_mode() -> None:
+    from vxlab.load import build_lab
+    from vxlab.provision import host_steps
+    from vxlab.render import render_lab
+
+    def deletes(config: dict[str, object]) -> list[str]:
+        lab = build_lab(config)
+        return [s.delete for s in host_steps(lab, render_lab(lab)[0]) if s.name.startswith("file:")]
+
+    seed = deletes({})
+    assert "rmdir" in seed[0] and "rmdir" not in seed[1]  # /etc/sysctl.d is not ours
+    ci = deletes({"group": 39, "hypervisor": {"svi_netns": "vxlab-ci", "uplink": None}})
+    assert all("rmdir --ignore-fail-on-non-empty /usr/local/lib/vxlab/vxlab-g39" in d for d in ci)

@@ -62,9 +62,15 @@ def _q(text: str) -> str:
 
 
 def file_step(
-    f: RenderedFile, reload: str = "", after: tuple[str, ...] = (), exec_in: str = "", prefix: str = ""
+    f: RenderedFile,
+    reload: str = "",
+    after: tuple[str, ...] = (),
+    exec_in: str = "",
+    prefix: str = "",
+    owned_dir: str | None = None,
 ) -> Step:
-    """Write `f` (keeping any original aside), then reload; delete restores the original.
+    """Write `f` (keeping any original aside), then reload; delete restores the original, and
+    removes `owned_dir` (a folder only vxlab writes in) once its last file is gone.
 
     The content arrives on stdin and is written with `cat >` to a temporary file moved into
     place: `install /dev/stdin` would reopen the descriptor, which an unprivileged container
@@ -77,6 +83,8 @@ def file_step(
         f"mkdir -p {folder} && cat > {new} && chmod {f.mode:o} {new} && mv -f {new} {path}"
     )
     restore = f"if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi"
+    if owned_dir:
+        restore += f"; [ ! -d {_q(owned_dir)} ] || rmdir --ignore-fail-on-non-empty {_q(owned_dir)}"
     create = f"{run}sh -c {_q(write)}"
     return Step(
         name=f"{prefix}file:{f.path}",
@@ -239,11 +247,12 @@ def host_steps(lab: Lab, machine: Machine) -> list[Step]:
     ns = lab.hypervisor.svi_netns
     # With the SVI in a namespace, the routing sysctls belong to that namespace only; the file
     # stays out of /etc/sysctl.d so the host's own boot never applies it.
-    sysctl_path = f"/usr/local/lib/vxlab/{label}/sysctl.conf" if ns else f"/etc/sysctl.d/90-{label}.conf"
+    group_dir = str(PurePosixPath(script.path).parent)  # the group's own folder on the host
+    sysctl_path = f"{group_dir}/sysctl.conf" if ns else f"/etc/sysctl.d/90-{label}.conf"
     apply = f"ip netns exec {ns} sysctl -q -p {sysctl_path}" if ns else f"sysctl -q -p {sysctl_path}"
     sysctl_file = RenderedFile(sysctl_path, sysctl.content, sysctl.kind, sysctl.mode)
     return [
-        file_step(script),
+        file_step(script, owned_dir=group_dir),
         Step(
             name="switch",
             create=f"{script.path} up",
@@ -251,7 +260,7 @@ def host_steps(lab: Lab, machine: Machine) -> list[Step]:
             after=(f"file:{script.path}",),
             triggers=(digest(script.content),),
         ),
-        file_step(sysctl_file, apply, after=("switch",)),
+        file_step(sysctl_file, apply, after=("switch",), owned_dir=group_dir if ns else None),
     ]
 
 
