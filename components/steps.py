@@ -31,6 +31,8 @@ def remote_steps(
             delete=step.delete,
             stdin=step.stdin,
             triggers=list(step.triggers) or None,
+            # Nothing reads the previous output; sshd refuses unknown variables with a warning.
+            add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=needs),
         )
     return made
@@ -46,6 +48,7 @@ def local_steps(steps: Sequence[Step], parent: pulumi.Resource, prefix: str) -> 
             stdin=step.stdin,
             triggers=list(step.triggers) or None,
             interpreter=["/bin/bash", "-c"],
+            add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[made[name] for name in step.after]),
         )
     return made

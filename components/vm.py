@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_libvirt as libvirt
 
+from vxlab.domain import kernel_cmdlines
 from vxlab.model import Lab
 from vxlab.provision import VmPlan
 
@@ -53,12 +54,14 @@ class LabVM(pulumi.ComponentResource):
             vcpu=plan.vcpus,
             cloudinit=self.cloudinit.id,
             disks=[libvirt.DomainDiskArgs(volume_id=self.volume.id)],
-            network_interfaces=[libvirt.DomainNetworkInterfaceArgs(bridge=lab.hypervisor.bridge, mac=plan.mac)],
+            # No source: the XSLT plugs the NIC into the host switch's own tap, and the provider
+            # reads a tap back with no bridge, network or device (a source here would differ).
+            network_interfaces=[libvirt.DomainNetworkInterfaceArgs(mac=plan.mac)],
             consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
             xml=libvirt.DomainXmlArgs(xslt=plan.domain_xslt),
             kernel=lab.images.kernel,
             initrd=lab.images.initrd,
-            cmdlines=[{"_": lab.images.cmdline}] if lab.images.kernel else None,
+            cmdlines=kernel_cmdlines(lab.images.cmdline) if lab.images.kernel else None,
             running=True,
             autostart=False,
             opts=child,

@@ -105,3 +105,10 @@ def test_every_container_is_checked_six_times(dev_lab: Lab) -> None:
     assert {m: n for m, n in per_machine.items() if m.endswith(("DHCP", "C0", "C1"))} == {
         name: 6 for name in ("blueDHCP", "blueC0", "blueC1", "greenDHCP", "greenC0", "greenC1")
     }
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_conntrack_checks_make_their_own_traffic_from_the_master_side(dev_lab: Lab, family: int) -> None:
+    check = next(c for c in lab_checks(dev_lab) if c.name.startswith(f"IPv{family} conntrack"))
+    probe = dev_lab.internet.probe4 if family == 4 else dev_lab.internet.probe6
+    assert check.traffic == (dev_lab.master().clients[0], f"ping -{family} -c 3 -i 0.2 -W 2 {probe}")

@@ -168,3 +168,23 @@ def test_the_ci_stack_reaches_its_vms_through_the_loopback_relays() -> None:
     rs = by_name("ci")
     connection = rs["g39-redRouter-booted"]["inputs"]["connection"]["value"]
     assert (connection["host"], connection["port"]) == ("127.0.0.1", 23900.0)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_domains_state_only_what_the_provider_reads_back(stack: str) -> None:
+    """A NIC with a MAC and no source (the XSLT owns the tap); the kernel command line in the
+    provider's read-back shape: otherwise every preview updates or replaces the domains."""
+    from vxlab.domain import kernel_cmdlines
+    from vxlab.load import load_lab
+
+    lab = load_lab(PROJECT, stack)
+    for domain in (r for r in resources(stack) if r["type"] == "libvirt:index/domain:Domain"):
+        assert [set(nic) for nic in domain["inputs"]["networkInterfaces"]] == [{"mac"}]
+        if lab.images.kernel:
+            assert domain["inputs"]["cmdlines"] == kernel_cmdlines(lab.images.cmdline)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_commands_do_not_pass_previous_output_to_the_session(stack: str) -> None:
+    commands = [r for r in resources(stack) if r["type"] in COMMANDS]
+    assert commands and all(r["inputs"]["addPreviousOutputInEnv"] is False for r in commands)

@@ -24,6 +24,9 @@ class Check:
     command: str
     judge: Judge
     in_container: bool = False
+    # (container, command) run just before `command`: a check that observes traffic makes it
+    # itself, so it never depends on what earlier checks left or on how fast the machine is.
+    traffic: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,14 +178,16 @@ def lab_checks(lab: Lab) -> list[Check]:
                     "7.4", "reaches the IPv6 probe", c, f"ping -6 -c 3 -W 2 {net.probe6}", ping_ok, in_container=True
                 ),
             ]
+    client = master.clients[0]  # its traffic leaves through the VIPs' owner, the master
     checks += [
         Check(
             "7.5",
             f"IPv{family} conntrack entries marked {master.fwmark}",
             lab.router.name,
             f"conntrack -L -f ipv{family} 2>/dev/null",
-            conntrack_marked(master.fwmark, net),
+            conntrack_marked(master.fwmark, prefix),
+            traffic=(client, f"ping -{family} -c 3 -i 0.2 -W 2 {probe}"),
         )
-        for family, net in ((4, seg.ipv4), (6, seg.ipv6))
+        for family, prefix, probe in ((4, seg.ipv4, net.probe4), (6, seg.ipv6, net.probe6))
     ]
     return checks

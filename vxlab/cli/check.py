@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     outcomes = []
     with LabShell(lab, args.key.expanduser()) as shell:
         for check in lab_checks(lab):
+            if check.traffic:
+                shell.container(*check.traffic)
             result = (shell.container if check.in_container else shell.vm)(check.machine, check.command)
             ok, observed = check.judge(result.out)
             if not result.ok and not ok:

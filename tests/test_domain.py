@@ -1,0 +1,77 @@
+"""The domain's kernel command line in the shape the libvirt provider reads back."""
+
+from __future__ import annotations
+
+import subprocess
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from vxlab.domain import kernel_cmdlines, provider_cmdline
+from vxlab.model import Lab
+from vxlab.provision import vm_plans
+from vxlab.render import host_ports
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "maps"),
+    [
+        ("root=/dev/vda rw console=ttyS0", [{"console": "ttyS0", "root": "/dev/vda"}, {"_": "rw"}]),
+        ("quiet", [{"_": "quiet"}]),
+        ("console=tty0 console=ttyS0 rw", [{"console": "tty0"}, {"console": "ttyS0"}, {"_": "rw"}]),
+        ("net.ifnames=0 a=b=c", [{"a": "b=c", "net.ifnames": "0"}]),
+        ("", []),
+    ],
+)
+def test_cmdline_is_stated_as_the_provider_reads_it_back(cmdline: str, maps: list[dict[str, str]]) -> None:
+    assert kernel_cmdlines(cmdline) == maps
+
+
+@pytest.mark.parametrize("cmdline", ["root=/dev/vda rw console=ttyS0", "console=tty0 console=ttyS0 rw quiet"])
+def test_read_back_shape_writes_the_same_arguments(cmdline: str) -> None:
+    assert sorted(provider_cmdline(kernel_cmdlines(cmdline)).split()) == sorted(cmdline.split())
+
+
+@pytest.mark.parametrize("cmdline", ["root=/dev/vda rw console=ttyS0", "console=tty0 console=ttyS0 rw quiet"])
+def test_read_back_shape_is_a_fixed_point(cmdline: str) -> None:
+    maps = kernel_cmdlines(cmdline)
+    assert kernel_cmdlines(provider_cmdline(maps)) == maps
+
+
+# What the provider hands to the XSLT for a lab VM: a NIC with no source, the cloud-init
+# CD-ROM on IDE (terraform-provider-libvirt 0.8.1, domain.go: newDiskForCloudInit).
+PROVIDER_XML = """<domain type="qemu"><name>vm</name><features><acpi/></features><devices>
+<disk type="volume" device="disk"><source pool="vxlab" volume="vm.qcow2"/><target dev="vda" bus="virtio"/></disk>
+<disk type="file" device="cdrom"><driver name="qemu" type="raw"/><source file="/p/vm-ci.iso"/>
+<target dev="hdd" bus="ide"/><serial>cloudinit</serial></disk>
+<interface><mac address="BA:AD:CA:FE:39:30"/><model type="virtio"/></interface>
+</devices></domain>"""
+
+
+@pytest.fixture(scope="module")
+def transformed(dev_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> ET.Element:
+    plan = next(p for p in vm_plans(dev_lab) if p.name == dev_lab.router.name)
+    folder = tmp_path_factory.mktemp("xslt")
+    (folder / "domain.xml").write_text(PROVIDER_XML)
+    (folder / "domain.xslt").write_text(plan.domain_xslt)
+    out = subprocess.run(
+        ["xsltproc", folder / "domain.xslt", folder / "domain.xml"], capture_output=True, text=True, check=True
+    )
+    return ET.fromstring(out.stdout)
+
+
+def test_xslt_plugs_the_nic_into_the_host_switch_tap(dev_lab: Lab, transformed: ET.Element) -> None:
+    port = next(p for p in host_ports(dev_lab) if p.vm == dev_lab.router.name)
+    nic = transformed.find("devices/interface")
+    assert nic is not None and nic.get("type") == "ethernet"
+    assert (nic.find("target").get("dev"), nic.find("mac").get("address")) == (port.tap, port.mac)  # type: ignore[union-attr]
+
+
+def test_xslt_moves_the_cloud_init_cdrom_to_sata(transformed: ET.Element) -> None:
+    cdrom = transformed.find("devices/disk[@device='cdrom']")
+    assert cdrom is not None and cdrom.find("serial").text == "cloudinit"  # type: ignore[union-attr]
+    assert cdrom.find("target").attrib == {"dev": "sda", "bus": "sata"}  # type: ignore[union-attr]
+
+
+def test_xslt_leaves_the_system_disk_alone(transformed: ET.Element) -> None:
+    assert transformed.find("devices/disk[@device='disk']/target").attrib == {"dev": "vda", "bus": "virtio"}  # type: ignore[union-attr]
