@@ -43,10 +43,17 @@ router = RouterVM(
     lab.router.name,
     RouterVMArgs(lab, plans[lab.router.name], machines[lab.router.name], hypervisor, ssh(lab.router.name), switch),
 )
-tenants = [
-    TenantVM(t.name, TenantVMArgs(lab, t, plans[t.name], machines, hypervisor, ssh(t.name), switch, [router.network]))
-    for t in lab.tenants.values()
-]
+tenants: list[TenantVM] = []
+for t in lab.tenants.values():
+    previous = (tenants[-1] if tenants else router).vm.domain
+    tenants.append(
+        TenantVM(
+            t.name,
+            TenantVMArgs(
+                lab, t, plans[t.name], machines, hypervisor, ssh(t.name), switch, [router.network], previous_vm=previous
+            ),
+        )
+    )
 
 for key, value in lab_outputs(lab).items():
     pulumi.export(key, value)

@@ -30,8 +30,8 @@ class RouterVM(pulumi.ComponentResource):
         super().__init__("vxlab:index:RouterVM", name, None, opts)
         self.vm = LabVM(
             name,
-            LabVMArgs(args.lab, args.plan, args.provider),
-            pulumi.ResourceOptions(parent=self, depends_on=[args.switch]),
+            LabVMArgs(args.lab, args.plan, args.provider, after=[args.switch]),
+            pulumi.ResourceOptions(parent=self),
         )
         self.steps = remote_steps(router_steps(args.machine), args.connection, self, name, [self.vm.domain])
         self.network = self.steps["file:/etc/network/interfaces"]

@@ -33,7 +33,13 @@ def remote_steps(
             triggers=list(step.triggers) or None,
             # Nothing reads the previous output; sshd refuses unknown variables with a warning.
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=needs),
+            # The provider echoes stdout to the engine's log unless told not to.
+            logging=command.remote.Logging.STDERR if step.secret_output else None,
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=needs,
+                additional_secret_outputs=["stdout"] if step.secret_output else None,
+            ),
         )
     return made
 

@@ -9,11 +9,12 @@ import pulumi
 import pulumi_command as command
 import pulumi_libvirt as libvirt
 
+from components.containers import lxd_containers, lxd_provider
 from components.steps import remote_steps
 from components.vm import LabVM, LabVMArgs
 from vxlab.model import Lab, Tenant
-from vxlab.provision import VmPlan, container_steps, tenant_steps
-from vxlab.render import Machine
+from vxlab.provision import VmPlan, container_plans, lxd_steps, tenant_steps
+from vxlab.render import Machine, lxd_endpoint
 
 
 @dataclass
@@ -26,6 +27,7 @@ class TenantVMArgs:
     connection: command.remote.ConnectionArgs
     switch: pulumi.Resource  # the domain needs its tap
     underlay: Sequence[pulumi.Resource] = field(default_factory=list)  # what its steps wait for (the router)
+    previous_vm: pulumi.Resource | None = None  # the domain made before this one (see LabVMArgs.after)
 
 
 class TenantVM(pulumi.ComponentResource):
@@ -34,13 +36,15 @@ class TenantVM(pulumi.ComponentResource):
         lab, tenant = args.lab, args.tenant
         self.vm = LabVM(
             name,
-            LabVMArgs(lab, args.plan, args.provider),
-            pulumi.ResourceOptions(parent=self, depends_on=[args.switch]),
+            LabVMArgs(lab, args.plan, args.provider, after=[args.switch, *filter(None, [args.previous_vm])]),
+            pulumi.ResourceOptions(parent=self),
         )
         vm_steps = tenant_steps(lab, args.machines[tenant.name])
         self.steps = remote_steps(vm_steps, args.connection, self, name, [self.vm.domain, *args.underlay])
-        preseed = self.steps["file:/etc/vxlab/lxd-preseed.yaml"]
-        self.containers = remote_steps(
-            container_steps(lab, tenant, args.machines), args.connection, self, name, [preseed], known=self.steps
+        self.lxd_steps = remote_steps(lxd_steps(lab), args.connection, self, name, known=self.steps)
+        credentials = self.lxd_steps["lxd-client"]
+        self.lxd = lxd_provider(f"{name}-lxd", tenant.name, lxd_endpoint(lab, tenant), credentials, self)
+        self.containers = lxd_containers(
+            container_plans(lab, tenant, args.machines), self.lxd, self, list(self.lxd_steps.values())
         )
         self.register_outputs({"domain": self.vm.domain.name})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,6 +18,11 @@ class LabVMArgs:
     lab: Lab
     plan: VmPlan
     provider: libvirt.Provider
+    # What its libvirt resources wait for: the host switch (the tap), and the previous VM's domain.
+    # The libvirt provider can hang for good when it uploads cloud-init disks and defines domains
+    # concurrently on one connection (measured here: no libvirt call returned for 10 minutes),
+    # so the lab's VMs are made one after another (about a second each).
+    after: Sequence[pulumi.Resource] = ()
 
 
 class LabVM(pulumi.ComponentResource):
@@ -27,6 +33,7 @@ class LabVM(pulumi.ComponentResource):
         super().__init__("vxlab:index:LabVM", name, None, opts)
         lab, plan = args.lab, args.plan
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        first = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(args.after)))
         self.volume = libvirt.Volume(
             f"{name}-disk",
             name=f"{plan.name}.qcow2",
@@ -34,7 +41,7 @@ class LabVM(pulumi.ComponentResource):
             base_volume_name=lab.images.master,
             base_volume_pool=lab.images.pool,
             format="qcow2",
-            opts=child,
+            opts=first,
         )
         self.cloudinit = libvirt.CloudInitDisk(
             f"{name}-cloudinit",
@@ -43,7 +50,7 @@ class LabVM(pulumi.ComponentResource):
             user_data=plan.user_data,
             network_config=plan.network_config,
             meta_data=f"instance-id: {plan.name}\nlocal-hostname: {plan.name}\n",
-            opts=child,
+            opts=first,
         )
         self.domain = libvirt.Domain(
             f"{name}-domain",

@@ -25,9 +25,22 @@ PROJECT = Path(__file__).resolve().parent.parent
 TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nvxlab-test-key\n-----END OPENSSH PRIVATE KEY-----\n"
 
 
+# What a tenant's `lxd-client` step prints: the LXD provider's credentials.
+LXD_CREDENTIALS = json.dumps(
+    {
+        "client_certificate": "-----BEGIN CERTIFICATE-----\nvxlab-test-cert\n-----END CERTIFICATE-----\n",
+        "client_key": "-----BEGIN PRIVATE KEY-----\nvxlab-test-client-key\n-----END PRIVATE KEY-----\n",
+        "server_certificate_fingerprint": "0" * 64,
+    }
+)
+
+
 class Recorder(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        return f"{args.name}-id", dict(args.inputs, name=args.inputs.get("name", args.name))
+        outputs = dict(args.inputs, name=args.inputs.get("name", args.name))
+        if args.typ == "command:remote:Command" and args.name.endswith("-lxd-client"):
+            outputs["stdout"] = LXD_CREDENTIALS
+        return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -49,6 +62,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 "parent": request.parent,
                 "custom": request.custom,
                 "dependencies": list(request.dependencies),
+                "provider": request.provider,
+                "additionalSecretOutputs": list(request.additionalSecretOutputs),
                 "inputs": json_format.MessageToDict(request.object),
             }
         )

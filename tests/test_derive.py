@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -10,10 +11,10 @@ from hypothesis import strategies as st
 
 from vxlab.collisions import check_collisions, claims
 from vxlab.errors import ConfigError
-from vxlab.load import build_lab
+from vxlab.load import build_lab, load_lab
 from vxlab.model import Lab, is_valid_ifname, mac_for_tap
 from vxlab.naming import MAX_GROUP
-from vxlab.render import host_ports, render_lab
+from vxlab.render import host_ports, lxd_endpoint, lxd_forwards, render_lab
 
 groups = st.integers(min_value=0, max_value=MAX_GROUP)
 
@@ -135,3 +136,36 @@ def test_group_stack_machine_names_carry_the_group() -> None:
 
 def test_the_higher_priority_tenant_is_master(dev_lab: Lab) -> None:
     assert dev_lab.master().name == "greenTenant"
+
+
+def ci_like(group: int, base: int) -> Lab:
+    return build_lab(
+        {"group": group, "hypervisor": {"svi_netns": f"ns{group}", "uplink": None, "ssh_forward_base": base}}
+    )
+
+
+def test_lxd_relays_follow_the_ssh_relays() -> None:
+    lab = ci_like(39, 23900)
+    assert [(f.name, f.port, f.address, f.target_port) for f in lxd_forwards(lab)] == [
+        ("g39-blueTenant-lxd", 23903, "172.20.39.2", 8443),
+        ("g39-greenTenant-lxd", 23904, "172.21.39.2", 8443),
+    ]
+
+
+@pytest.mark.parametrize(("base", "clashes"), [(23904, True), (23905, False)])
+def test_a_stack_whose_relays_overlap_anothers_lxd_relays_is_rejected(base: int, clashes: bool) -> None:
+    labs = {"a": ci_like(38, 23900), "b": ci_like(39, base)}
+    if clashes:
+        with pytest.raises(ConfigError) as caught:
+            check_collisions(labs)
+        assert caught.value.key == "vxlab:hypervisor.ssh_forward_base"
+    else:
+        check_collisions(labs)
+
+
+@pytest.mark.parametrize(
+    ("stack", "endpoint"), [("dev", "https://172.16.220.2:8443"), ("ci", "https://127.0.0.1:23903")]
+)
+def test_the_engine_reaches_blues_lxd_api(project: Path, stack: str, endpoint: str) -> None:
+    lab = load_lab(project, stack)
+    assert lxd_endpoint(lab, lab.tenants["blue"]) == endpoint

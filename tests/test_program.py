@@ -91,7 +91,7 @@ def test_the_ssh_key_reaches_the_vms_only_as_a_secret(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_containers_wait_for_lxd_and_keepalived_for_its_scripts(stack: str) -> None:
+def test_keepalived_waits_for_its_scripts_and_the_segment(stack: str) -> None:
     rs = by_name(stack)
     urn = {name: r["urn"] for name, r in rs.items()}
     for t in ("blueTenant", "greenTenant"):
@@ -101,12 +101,78 @@ def test_containers_wait_for_lxd_and_keepalived_for_its_scripts(stack: str) -> N
             urn[f"{name}-file:/usr/local/bin/keepalived_{s}.sh"] for s in ("check_ipv4", "check_ipv6", "notify")
         } <= set(keepalived["dependencies"])
         assert urn[f"{name}-segment"] in keepalived["dependencies"]
-        dhcp = next(n for n in rs if n.endswith("-container:" + name.replace("Tenant", "DHCP")))
-        image = f"{name}-container-image"
-        lxd_ready = image if image in rs else f"{name}-file:/etc/vxlab/lxd-preseed.yaml"
-        assert rs[dhcp]["dependencies"] == [urn[lxd_ready]]
-        first_client = next(n for n in rs if n.endswith("-container:" + name.replace("Tenant", "C0")))
-        assert rs[first_client]["dependencies"] == [rs[dhcp]["urn"]]
+
+
+def instances(stack: str) -> list[dict[str, Any]]:
+    return [r for r in resources(stack) if r["type"] == "lxd:index/instance:Instance"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_container_is_an_lxd_instance_of_its_tenants_provider(stack: str) -> None:
+    rs = by_name(stack)
+    providers = {r["urn"]: r for r in resources(stack) if r["type"] == "pulumi:providers:lxd"}
+    assert len(instances(stack)) == 6 and len(providers) == 2
+    for instance in instances(stack):
+        tenant = "blueTenant" if "blue" in instance["name"] else "greenTenant"
+        provider_urn = instance["provider"].split("::" + instance["provider"].rsplit("::", 1)[1])[0]
+        assert providers[provider_urn]["name"].endswith(f"{tenant}-lxd")
+        assert rs[instance["name"]]["inputs"]["running"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_containers_are_created_one_after_another_once_lxd_is_trusted(stack: str) -> None:
+    rs = by_name(stack)
+    for t in ("blue", "green"):
+        chain = [i for i in instances(stack) if f"{t}" in i["name"]]
+        first, *rest = chain
+        assert any(d.endswith(f"{t}Tenant-lxd-client") for d in rs[first["name"]]["dependencies"])
+        for before, after in zip(chain, rest, strict=False):
+            assert after["dependencies"] == [before["urn"]]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_container_nic_is_bridged_on_the_segment_svi_with_its_mtu(stack: str) -> None:
+    from vxlab.load import load_lab
+
+    seg = load_lab(PROJECT, stack).segment
+    assert {json.dumps(i["inputs"]["devices"], sort_keys=True) for i in instances(stack)} == {
+        json.dumps(
+            [
+                {
+                    "name": "eth0",
+                    "type": "nic",
+                    "properties": {"nictype": "bridged", "parent": seg.svi, "mtu": str(seg.mtu)},
+                }
+            ],
+            sort_keys=True,
+        )
+    }
+
+
+def test_dhcp_server_container_carries_its_three_files() -> None:
+    files = {f["targetPath"]: f["mode"] for f in by_name("dev")["blueDHCP"]["inputs"]["files"]}
+    assert files == {
+        "/etc/network/interfaces": "0644",
+        "/etc/default/isc-dhcp-server": "0644",
+        "/etc/dhcp/dhcpd.conf": "0644",
+    }
+
+
+def test_the_lxd_credentials_are_a_secret_output() -> None:
+    step = by_name("dev")["blueTenant-lxd-client"]
+    assert "stdout" in step["additionalSecretOutputs"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_container_is_launched_by_a_command(stack: str) -> None:
+    commands = [r["inputs"].get("create", "") for r in resources(stack) if r["type"] in COMMANDS]
+    assert not [c for c in commands if "lxc launch" in c or "lxc exec" in c]
+
+
+def test_changing_one_dhcp_setting_changes_only_the_dhcp_containers() -> None:
+    base = {r["name"]: r["inputs"] for r in resources("dev")}
+    changed = {r["name"]: r["inputs"] for r in resources("dev", 'dhcp={"default_lease_time":900}')}
+    assert sorted(n for n in base if base[n] != changed[n]) == ["blueDHCP", "greenDHCP"]
 
 
 @pytest.mark.parametrize(
@@ -188,3 +254,15 @@ def test_domains_state_only_what_the_provider_reads_back(stack: str) -> None:
 def test_commands_do_not_pass_previous_output_to_the_session(stack: str) -> None:
     commands = [r for r in resources(stack) if r["type"] in COMMANDS]
     assert commands and all(r["inputs"]["addPreviousOutputInEnv"] is False for r in commands)
+
+
+def test_the_lxd_credentials_never_reach_the_log() -> None:
+    assert by_name("dev")["blueTenant-lxd-client"]["inputs"]["logging"] == "stderr"
+
+
+@pytest.mark.parametrize(("vm", "previous"), [("blueTenant", "redRouter"), ("greenTenant", "blueTenant")])
+def test_vms_are_made_one_after_another(vm: str, previous: str) -> None:
+    """The libvirt provider can hang on concurrent cloud-init uploads and domain defines."""
+    rs = by_name("dev")
+    for resource in (f"{vm}-disk", f"{vm}-cloudinit"):
+        assert rs[f"{previous}-domain"]["urn"] in rs[resource]["dependencies"]

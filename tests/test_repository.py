@@ -40,3 +40,26 @@ def test_the_key_pattern_passes_over_the_mocks_placeholder() -> None:
 @pytest.mark.parametrize("name", ["key", "key.pub", "id_ed25519", "lab.pem", "client.key"])
 def test_key_files_are_ignored(name: str) -> None:
     assert subprocess.run(["git", "check-ignore", "-q", name], cwd=PROJECT, check=False).returncode == 0
+
+
+def test_the_committed_lxd_sdk_is_what_pulumi_generates(tmp_path: Path) -> None:
+    """sdks/lxd is Pulumi's own generator's output for the pinned bridge and provider versions."""
+    subprocess.run([str(PROJECT / "scripts" / "gen-lxd-sdk"), str(tmp_path / "lxd")], check=True, capture_output=True)
+    diff = subprocess.run(
+        [
+            "diff",
+            "-r",
+            "-x",
+            "__pycache__",
+            "-x",
+            "*.egg-info",
+            "-x",
+            "build",
+            str(tmp_path / "lxd"),
+            str(PROJECT / "sdks" / "lxd"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert diff.stdout == ""

@@ -14,7 +14,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from vxlab.errors import ConfigError, config_key
 from vxlab.model import Lab, mac_for_tap
-from vxlab.render import ssh_forwards
+from vxlab.render import lxd_forwards, ssh_forwards
 
 Net = IPv4Network | IPv6Network
 
@@ -47,7 +47,7 @@ def claims(lab: Lab) -> Iterator[Claim]:
         yield Claim("subnet", t.router_ipv6.network, ("tenants", color, "router_ipv6"))
     if lab.hypervisor.svi_netns:
         yield Claim("name", lab.hypervisor.svi_netns, ("hypervisor", "svi_netns"))
-    for fwd in ssh_forwards(lab):
+    for fwd in ssh_forwards(lab) + lxd_forwards(lab):
         yield Claim("port", str(fwd.port), ("hypervisor", "ssh_forward_base"))
     yield Claim("VNI", str(lab.segment.vni), ("segment", "vni"))
     yield Claim("VRID", str(lab.vrrp.vrid4), ("vrrp", "vrid4"))

@@ -20,7 +20,7 @@ import yaml
 
 from vxlab.model import Lab
 from vxlab.naming import stack_label
-from vxlab.render import Kind, Machine, RenderedFile, host_ports
+from vxlab.render import Kind, Machine, RenderedFile, host_ports, lxd_address
 
 # Programs each kind of check needs, so a missing one is reported as such, not as a failure
 # of the file.
@@ -270,17 +270,16 @@ def check_tmpfiles(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bo
 
 
 def check_lxd_preseed(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
-    # No LXD daemon on the checking machine: check the YAML and the profile it must carry.
+    # No LXD daemon on the checking machine: check the YAML, where the API listens (the tenant's
+    # underlay address only) and the default profile's root disk.
     doc = yaml.safe_load(f.content)
-    nic = doc["profiles"][0]["devices"]["eth0"]
-    if nic != {
-        "name": "eth0",
-        "nictype": "bridged",
-        "parent": lab.segment.svi,
-        "mtu": str(lab.segment.mtu),
-        "type": "nic",
-    }:
-        return False, f"unexpected eth0 device {nic}"
+    tenant = next(t for t in lab.tenants.values() if t.name == m.name)
+    listen = doc["config"]["core.https_address"]
+    if listen != lxd_address(lab, tenant):
+        return False, f"the API listens on {listen}, not on {lxd_address(lab, tenant)}"
+    root = doc["profiles"][0]["devices"].get("root")
+    if root != {"path": "/", "pool": doc["storage_pools"][0]["name"], "type": "disk"}:
+        return False, f"unexpected root device {root}"
     return True, ""
 
 

@@ -167,4 +167,5 @@ def lab_defaults(group: int) -> dict[str, Any]:
                 "load_balance_max_seconds": 3,
             },
         },
+        "lxd": {"port": 8443, "memory_mib": 256, "cpus": 1},
     }

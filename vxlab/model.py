@@ -219,6 +219,12 @@ class Dhcp(Strict_):
     failover: Failover
 
 
+class Lxd(Strict_):
+    port: Port = Field(description="the tenants' LXD API port, served on each tenant's underlay address only")
+    memory_mib: int = Field(ge=64, le=65536, description="memory limit of each container in MiB (64..65536)")
+    cpus: int = Field(ge=1, le=16, description="CPU limit of each container (1..16)")
+
+
 class Lab(Strict_):
     group: int = Field(ge=0, le=40, description="the class group number: 0 is the seed's lab, 1..40 are derived groups")
     hypervisor: Hypervisor
@@ -232,6 +238,7 @@ class Lab(Strict_):
     vrrp: Vrrp
     radvd: Radvd
     dhcp: Dhcp
+    lxd: Lxd
 
     def tenant_pairs(self) -> list[tuple[Tenant, Tenant]]:
         """Each tenant with its VXLAN peer."""

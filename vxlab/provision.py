@@ -34,6 +34,7 @@ class Step:
     after: tuple[str, ...] = ()
     # Content whose change must re-run the step (a reload triggered by a file it reads).
     triggers: tuple[str, ...] = field(default=())
+    secret_output: bool = False  # its stdout carries credentials: a secret in the state
 
 
 @dataclass(frozen=True)
@@ -65,19 +66,15 @@ def file_step(
     f: RenderedFile,
     reload: str = "",
     after: tuple[str, ...] = (),
-    exec_in: str = "",
-    prefix: str = "",
     owned_dir: str | None = None,
 ) -> Step:
     """Write `f` (keeping any original aside), then reload; delete restores the original, and
     removes `owned_dir` (a folder only vxlab writes in) once its last file is gone.
 
     The content arrives on stdin and is written with `cat >` to a temporary file moved into
-    place: `install /dev/stdin` would reopen the descriptor, which an unprivileged container
-    may not do."""
+    place: `install /dev/stdin` would reopen the descriptor, which a confined shell may not do."""
     path, new, orig = _q(f.path), _q(f.path + ".vxlab-new"), _q(f.path + ".vxlab-orig")
     folder = _q(str(PurePosixPath(f.path).parent))
-    run = exec_in  # e.g. "lxc exec blueDHCP -- " to write inside a container
     write = (
         f"[ -e {orig} ] || [ ! -e {path} ] || cp -a {path} {orig}; "
         f"mkdir -p {folder} && cat > {new} && chmod {f.mode:o} {new} && mv -f {new} {path}"
@@ -85,11 +82,11 @@ def file_step(
     restore = f"if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi"
     if owned_dir:
         restore += f"; [ ! -d {_q(owned_dir)} ] || rmdir --ignore-fail-on-non-empty {_q(owned_dir)}"
-    create = f"{run}sh -c {_q(write)}"
+    create = f"sh -c {_q(write)}"
     return Step(
-        name=f"{prefix}file:{f.path}",
+        name=f"file:{f.path}",
         create=f"{create} && {reload}" if reload else create,
-        delete=f"{run}sh -c {_q(restore)}",
+        delete=f"sh -c {_q(restore)}",
         stdin=f.content,
         after=after,
     )
@@ -183,61 +180,91 @@ def tenant_steps(lab: Lab, machine: Machine) -> list[Step]:
     ]
 
 
-def container_steps(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> list[Step]:
-    """The tenant's containers and their files, run through `lxc` on the tenant."""
+LXD_CLIENT_DIR = "/etc/vxlab/lxd-client"
+# The LXD provider's credentials, as JSON on stdout: the engine keeps it as a secret.
+_LXD_CREDENTIALS = (
+    "import json, sys; e = json.load(sys.stdin)['environment']; d = sys.argv[1]; "
+    "print(json.dumps({'client_certificate': open(d + '/client.crt').read(), "
+    "'client_key': open(d + '/client.key').read(), "
+    "'server_certificate_fingerprint': e['certificate_fingerprint']}))"
+)
+
+
+def lxd_steps(lab: Lab) -> list[Step]:
+    """What the tenant's LXD needs before the provider can manage its containers: the image
+    (an LXD image file has no provider resource: `lxc image import`), and a client certificate
+    made on the tenant and trusted by its LXD, handed to the engine as the provider's credentials."""
     steps: list[Step] = []
+    preseed = "file:/etc/vxlab/lxd-preseed.yaml"
     image, tarball = lab.images.container_image, lab.images.container_tarball
-    ready = "file:/etc/vxlab/lxd-preseed.yaml"
     if tarball:
-        ready = "container-image"
         steps.append(
             Step(
-                name=ready,
+                name="container-image",
                 create=(
                     f"lxc image info {_q(image)} >/dev/null 2>&1 || lxc image import {_q(tarball)} --alias {_q(image)}"
                 ),
                 delete=f"lxc image delete {_q(image)} || true",
-                after=("file:/etc/vxlab/lxd-preseed.yaml",),
+                after=(preseed,),
             )
         )
-    previous = ready
+    d = LXD_CLIENT_DIR
+    fingerprint = f"openssl x509 -in {d}/client.crt -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f"
+    steps.append(
+        Step(
+            name="lxd-client",
+            create=(
+                f"set -e; mkdir -p -m 700 {d}; "
+                f"[ -s {d}/client.key ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 "
+                f"-nodes -days 3650 -subj /CN={stack_label(lab.group)} -keyout {d}/client.key -out {d}/client.crt "
+                "2>/dev/null; "
+                f"fp=$({fingerprint}); "
+                f"lxc query /1.0/certificates/$fp >/dev/null 2>&1 || lxc config trust add {d}/client.crt; "
+                f"lxc query /1.0 | python3 -c {_q(_LXD_CREDENTIALS)} {d}"
+            ),
+            delete=f"[ ! -f {d}/client.crt ] || lxc config trust remove $({fingerprint}) || true; rm -rf {d}",
+            after=(preseed,),
+            secret_output=True,
+        )
+    )
+    return steps
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """One container as the LXD provider states it: its image, NIC, limits, the files it is
+    created with, and the command that applies them (run again whenever the container changes)."""
+
+    name: str
+    image: str
+    nic: dict[str, str]
+    limits: dict[str, str]
+    files: tuple[RenderedFile, ...]
+    apply: tuple[str, ...]
+
+
+def container_plans(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> list[ContainerPlan]:
+    """The tenant's containers, DHCP server first: LXD 5.0 stalls on concurrent unpacks of one
+    image on a slow guest, so the components create them one after another in this order."""
+    plans = []
     for name in (tenant.dhcp_server.name, *tenant.clients):
-        launch = f"container:{name}"
-        # One launch at a time: concurrent unpacks of one image stall LXD 5.0 on a slow guest.
-        steps.append(
-            Step(
-                name=launch,
-                create=(
-                    f"lxc info {name} >/dev/null 2>&1 || lxc launch {_q(image)} {name} </dev/null; "
-                    f"timeout 600 sh -c {_q(f'until lxc exec {name} -- true 2>/dev/null; do sleep 2; done')} && "
-                    f"lxc exec {name} -- timeout 300 systemctl is-system-running --wait >/dev/null || true"
-                ),
-                delete=f"lxc delete --force {name}",
-                after=(previous,),
-            )
-        )
-        previous = launch
         machine = machines[name]
-        run = f"lxc exec {name} -- "
-        iface = machine.file(INTERFACES)
-        steps.append(
-            file_step(
-                iface, f"{run}sh -c 'ifdown --force eth0; ifup eth0'", after=(launch,), exec_in=run, prefix=f"{name}:"
-            )
+        apply = (
+            "timeout 300 systemctl is-system-running --wait >/dev/null 2>&1; ifdown --force eth0 2>/dev/null; ifup eth0"
         )
         if machine.role == "dhcp-server":
-            restart = f"{run}systemctl restart isc-dhcp-server"
-            for path in ("/etc/default/isc-dhcp-server", "/etc/dhcp/dhcpd.conf"):
-                steps.append(
-                    file_step(
-                        machine.file(path),
-                        restart,
-                        exec_in=run,
-                        prefix=f"{name}:",
-                        after=(launch, f"{name}:file:{INTERFACES}"),
-                    )
-                )
-    return steps
+            apply += " && systemctl restart isc-dhcp-server"
+        plans.append(
+            ContainerPlan(
+                name=name,
+                image=lab.images.container_image,
+                nic={"nictype": "bridged", "parent": lab.segment.svi, "mtu": str(lab.segment.mtu)},
+                limits={"limits.memory": f"{lab.lxd.memory_mib}MiB", "limits.cpu": str(lab.lxd.cpus)},
+                files=machine.files,
+                apply=("sh", "-c", apply),
+            )
+        )
+    return plans
 
 
 def host_steps(lab: Lab, machine: Machine) -> list[Step]:

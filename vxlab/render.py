@@ -93,8 +93,9 @@ class HostRoute:
 @dataclass(frozen=True)
 class Forward:
     name: str
-    port: int
+    port: int  # on the host's loopback
     address: str
+    target_port: int
 
 
 def ssh_forwards(lab: Lab) -> list[Forward]:
@@ -103,7 +104,30 @@ def ssh_forwards(lab: Lab) -> list[Forward]:
     if base is None:
         return []
     vms = [(lab.router.name, lab.router.upstream_ipv4.ip)] + [(t.name, t.tenant_ipv4.ip) for t in lab.tenants.values()]
-    return [Forward(name, base + i, str(address)) for i, (name, address) in enumerate(vms)]
+    return [Forward(name, base + i, str(address), 22) for i, (name, address) in enumerate(vms)]
+
+
+def lxd_forwards(lab: Lab) -> list[Forward]:
+    """Loopback ports relayed to each tenant's LXD API, right after the SSH relays (blue, green)."""
+    base = lab.hypervisor.ssh_forward_base
+    if base is None:
+        return []
+    first = base + len(ssh_forwards(lab))
+    return [
+        Forward(f"{t.name}-lxd", first + i, str(t.tenant_ipv4.ip), lab.lxd.port)
+        for i, t in enumerate(lab.tenants.values())
+    ]
+
+
+def lxd_address(lab: Lab, tenant: Tenant) -> str:
+    """Where the tenant's LXD API listens: its underlay address only."""
+    return f"{tenant.tenant_ipv4.ip}:{lab.lxd.port}"
+
+
+def lxd_endpoint(lab: Lab, tenant: Tenant) -> str:
+    """The URL the engine reaches the tenant's LXD API at: a loopback relay, or the API itself."""
+    relay = {f.name: f.port for f in lxd_forwards(lab)}.get(f"{tenant.name}-lxd")
+    return f"https://127.0.0.1:{relay}" if relay else f"https://{lxd_address(lab, tenant)}"
 
 
 def internet_addresses(lab: Lab) -> list[str]:
@@ -183,7 +207,7 @@ class _Renderer:
         extra: dict[str, Any] = {
             "ports": host_ports(lab),
             "routes": host_routes(lab),
-            "forwards": ssh_forwards(lab),
+            "forwards": ssh_forwards(lab) + lxd_forwards(lab),
             "internet_addresses": internet_addresses(lab),
         }
         return Machine(
@@ -255,7 +279,12 @@ class _Renderer:
                 self.file(
                     "tenant/tmpfiles-keepalived.conf.j2", "/etc/tmpfiles.d/vxlab-keepalived.conf", "tmpfiles", **ctx
                 ),
-                self.file("tenant/lxd-preseed.yaml.j2", "/etc/vxlab/lxd-preseed.yaml", "lxd-preseed"),
+                self.file(
+                    "tenant/lxd-preseed.yaml.j2",
+                    "/etc/vxlab/lxd-preseed.yaml",
+                    "lxd-preseed",
+                    https_address=lxd_address(lab, t),
+                ),
             ),
         )
 
