@@ -1,16 +1,19 @@
-"""LabVM: the building block both VM components share (volume, cloud-init disk, domain)."""
+"""LabVM: the building block both VM components share (volumes, cloud-init seed, domain)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_libvirt as libvirt
 
+from components.steps import local_steps
 from vxlab.domain import kernel_cmdlines
 from vxlab.model import Lab
-from vxlab.provision import VmPlan
+from vxlab.naming import stack_label
+from vxlab.provision import VmPlan, cloud_init_seed_step
 
 
 @dataclass
@@ -19,21 +22,33 @@ class LabVMArgs:
     plan: VmPlan
     provider: libvirt.Provider
     # What its libvirt resources wait for: the host switch (the tap), and the previous VM's domain.
-    # The libvirt provider can hang for good when it uploads cloud-init disks and defines domains
-    # concurrently on one connection (measured here: no libvirt call returned for 10 minutes),
-    # so the lab's VMs are made one after another (about a second each).
+    # The libvirt provider can hang for good when it works on several volumes and domains at once
+    # on one connection (measured here: no libvirt call returned for 10 minutes), so the lab's
+    # VMs are made one after another (about a second each).
     after: Sequence[pulumi.Resource] = ()
 
 
+def seed_folder(lab: Lab) -> str:
+    """Where the engine's machine keeps the group's cloud-init seed images until they are uploaded."""
+    return str(Path.home() / ".cache" / "vxlab" / "cloud-init" / stack_label(lab.group))
+
+
 class LabVM(pulumi.ComponentResource):
-    """A copy-on-write clone of the master image, booted with cloud-init, its NIC in the
-    host switch's tap for this VM, a serial console."""
+    """A copy-on-write clone of the master image, booted with a cloud-init seed, its NIC in the
+    host switch's tap for this VM, a serial console.
+
+    The seed is an image built locally and uploaded as a plain volume, not a CloudInitDisk: the
+    provider reads a CloudInitDisk back by downloading it over a libvirt stream, and go-libvirt
+    can deadlock there (the stream's last packet arrives while the caller deregisters; measured
+    twice here: once creating three VMs, once on `pulumi refresh`). A volume is read back with
+    StorageVolGetInfo only."""
 
     def __init__(self, name: str, args: LabVMArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("vxlab:index:LabVM", name, None, opts)
         lab, plan = args.lab, args.plan
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        first = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(args.after)))
+        step, iso = cloud_init_seed_step(plan, seed_folder(lab))
+        self.seed_image = local_steps([step], self, name)[step.name]
         self.volume = libvirt.Volume(
             f"{name}-disk",
             name=f"{plan.name}.qcow2",
@@ -41,16 +56,15 @@ class LabVM(pulumi.ComponentResource):
             base_volume_name=lab.images.master,
             base_volume_pool=lab.images.pool,
             format="qcow2",
-            opts=first,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(args.after))),
         )
-        self.cloudinit = libvirt.CloudInitDisk(
-            f"{name}-cloudinit",
-            name=f"{plan.name}-cloudinit.iso",
+        self.seed = libvirt.Volume(
+            f"{name}-seed",
+            name=f"{plan.name}-seed.iso",
             pool=lab.images.pool,
-            user_data=plan.user_data,
-            network_config=plan.network_config,
-            meta_data=f"instance-id: {plan.name}\nlocal-hostname: {plan.name}\n",
-            opts=first,
+            source=iso,
+            format="raw",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.volume, self.seed_image])),
         )
         self.domain = libvirt.Domain(
             f"{name}-domain",
@@ -59,8 +73,8 @@ class LabVM(pulumi.ComponentResource):
             machine=lab.hypervisor.machine,
             memory=plan.ram_mib,
             vcpu=plan.vcpus,
-            cloudinit=self.cloudinit.id,
-            disks=[libvirt.DomainDiskArgs(volume_id=self.volume.id)],
+            # cloud-init's NoCloud source finds the seed by its label on any disk.
+            disks=[libvirt.DomainDiskArgs(volume_id=self.volume.id), libvirt.DomainDiskArgs(volume_id=self.seed.id)],
             # No source: the XSLT plugs the NIC into the host switch's own tap, and the provider
             # reads a tap back with no bridge, network or device (a source here would differ).
             network_interfaces=[libvirt.DomainNetworkInterfaceArgs(mac=plan.mac)],

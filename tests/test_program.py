@@ -58,8 +58,8 @@ def test_program_builds_the_components_of_the_lab(stack: str) -> None:
         "vxlab:index:TenantVM": 2,
         "vxlab:index:LabVM": 3,
         "libvirt:index/domain:Domain": 3,
-        "libvirt:index/volume:Volume": 3,
-        "libvirt:index/cloudInitDisk:CloudInitDisk": 3,
+        "libvirt:index/volume:Volume": 6,  # system disk and cloud-init seed of each VM
+        "libvirt:index/cloudInitDisk:CloudInitDisk": 0,  # see components/vm.py
     }
 
 
@@ -264,5 +264,12 @@ def test_the_lxd_credentials_never_reach_the_log() -> None:
 def test_vms_are_made_one_after_another(vm: str, previous: str) -> None:
     """The libvirt provider can hang on concurrent cloud-init uploads and domain defines."""
     rs = by_name("dev")
-    for resource in (f"{vm}-disk", f"{vm}-cloudinit"):
-        assert rs[f"{previous}-domain"]["urn"] in rs[resource]["dependencies"]
+    assert rs[f"{previous}-domain"]["urn"] in rs[f"{vm}-disk"]["dependencies"]
+
+
+@pytest.mark.parametrize("vm", ["redRouter", "blueTenant", "greenTenant"])
+def test_each_vm_boots_its_system_disk_then_its_seed(vm: str) -> None:
+    rs = by_name("dev")
+    disks = rs[f"{vm}-domain"]["inputs"]["disks"]
+    assert [d["volumeId"] for d in disks] == [f"{vm}-disk-id", f"{vm}-seed-id"]
+    assert rs[f"{vm}-seed"]["inputs"]["source"].endswith(".iso")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.provision import detached, file_step
+from vxlab.provision import VmPlan, detached, file_step
 from vxlab.render import RenderedFile
 
 CONTENT = "auto lo\niface lo inet loopback\n"
@@ -89,3 +89,49 @@ def test_host_steps_own_the_group_folder_only_in_namespace_mode() -> None:
     assert "rmdir" in seed[0] and "rmdir" not in seed[1]  # /etc/sysctl.d is not ours
     ci = deletes({"group": 39, "hypervisor": {"svi_netns": "vxlab-ci", "uplink": None}})
     assert all("rmdir --ignore-fail-on-non-empty /usr/local/lib/vxlab/vxlab-g39" in d for d in ci)
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, VmPlan]:
+    from vxlab.load import build_lab
+    from vxlab.provision import cloud_init_seed_step, vm_plans
+
+    plan = vm_plans(build_lab({}))[0]
+    folder = tmp_path_factory.mktemp("seed") / "vxlab-g00"
+    step, iso = cloud_init_seed_step(plan, str(folder))
+    subprocess.run(["/bin/bash", "-c", step.create], input=step.stdin, text=True, check=True)
+    return Path(iso), plan
+
+
+@pytest.mark.parametrize("name", ["user-data", "meta-data", "network-config"])
+def test_seed_image_carries_each_nocloud_file(seed: tuple[Path, VmPlan], name: str) -> None:
+    iso, plan = seed
+    out = subprocess.run(
+        ["isoinfo", "-i", str(iso), "-R", "-x", f"/{name}"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out == plan.seed_files()[name]
+
+
+def test_seed_image_is_labelled_cidata(seed: tuple[Path, VmPlan]) -> None:
+    out = subprocess.run(["isoinfo", "-d", "-i", str(seed[0])], capture_output=True, text=True, check=True).stdout
+    assert "Volume id: cidata" in out
+
+
+def test_seed_image_name_follows_its_content(seed: tuple[Path, VmPlan]) -> None:
+    from dataclasses import replace
+
+    from vxlab.provision import cloud_init_seed_step
+
+    iso, plan = seed
+    _, other = cloud_init_seed_step(replace(plan, user_data=plan.user_data + "# changed\n"), str(iso.parent))
+    assert other != str(iso) and Path(other).parent == iso.parent
+
+
+def test_seed_step_delete_removes_the_image_and_its_empty_folder(tmp_path: Path) -> None:
+    from vxlab.load import build_lab
+    from vxlab.provision import cloud_init_seed_step, vm_plans
+
+    step, _ = cloud_init_seed_step(vm_plans(build_lab({}))[0], str(tmp_path / "g"))
+    subprocess.run(["/bin/bash", "-c", step.create], input=step.stdin, text=True, check=True)
+    subprocess.run(["/bin/bash", "-c", step.delete], check=True)
+    assert not (tmp_path / "g").exists()

@@ -9,10 +9,13 @@ same machine; cross-machine order is the components' business.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+
+import yaml
 
 from vxlab.model import Lab, Tenant
 from vxlab.naming import stack_label
@@ -52,6 +55,40 @@ class VmPlan:
     user_data: str
     network_config: str
     domain_xslt: str
+
+    @property
+    def meta_data(self) -> str:
+        return yaml.safe_dump({"instance-id": self.name, "local-hostname": self.name}, sort_keys=False)
+
+    def seed_files(self) -> dict[str, str]:
+        """The NoCloud seed: cloud-init reads it from any disk labelled `cidata`."""
+        return {"user-data": self.user_data, "meta-data": self.meta_data, "network-config": self.network_config}
+
+
+# Writes each file of a JSON object on stdin into the folder named by the first argument.
+_WRITE_FILES = (
+    "import json, pathlib, sys; "
+    "[pathlib.Path(sys.argv[1], name).write_text(text) for name, text in json.load(sys.stdin).items()]"
+)
+
+
+def cloud_init_seed_step(plan: VmPlan, folder: str) -> tuple[Step, str]:
+    """The VM's cloud-init seed image, built on the machine that runs Pulumi (as the libvirt
+    provider's CloudInitDisk would), named by its content; and the image's path. The domain gets
+    it as a plain volume: reading a CloudInitDisk back downloads it over a libvirt stream, and
+    that download can deadlock the provider's connection (see components/vm.py)."""
+    files = plan.seed_files()
+    iso = f"{folder}/{plan.name}-{digest(json.dumps(files, sort_keys=True))}.iso"
+    create = (
+        f"set -e; mkdir -p {_q(folder)}; t=$(mktemp -d); trap 'rm -rf \"$t\"' EXIT; "
+        f'python3 -c {_q(_WRITE_FILES)} "$t"; '
+        f"genisoimage -quiet -output {_q(iso + '.tmp')} -volid cidata -joliet -rock "
+        '"$t/user-data" "$t/meta-data" "$t/network-config"; '
+        f"mv -f {_q(iso + '.tmp')} {_q(iso)}"
+    )
+    delete = f"rm -f {_q(iso)}; [ ! -d {_q(folder)} ] || rmdir --ignore-fail-on-non-empty {_q(folder)}"
+    step = Step(name="cloud-init-seed", create=create, delete=delete, stdin=json.dumps(files))
+    return step, iso
 
 
 def digest(text: str) -> str:
