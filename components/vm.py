@@ -63,7 +63,8 @@ class LabVM(pulumi.ComponentResource):
             name=f"{plan.name}-seed.iso",
             pool=lab.images.pool,
             source=iso,
-            format="raw",
+            # No format: libvirt's dir pool probes the upload and reports "iso"; a stated format
+            # would differ from that on every read, and format is force-new.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.volume, self.seed_image])),
         )
         self.domain = libvirt.Domain(
