@@ -135,3 +135,14 @@ def test_seed_step_delete_removes_the_image_and_its_empty_folder(tmp_path: Path)
     subprocess.run(["/bin/bash", "-c", step.create], input=step.stdin, text=True, check=True)
     subprocess.run(["/bin/bash", "-c", step.delete], check=True)
     assert not (tmp_path / "g").exists()
+
+
+def test_a_file_left_in_an_owned_folder_is_not_kept_as_an_original(tmp_path: Path) -> None:
+    """An interrupted run leaves vxlab's own file behind; the next destroy must still remove it."""
+    group = tmp_path / "vxlab-g39"
+    group.mkdir()
+    (group / "host-switch.sh").write_text("left by an interrupted run\n")
+    step = file_step(RenderedFile(str(group / "host-switch.sh"), CONTENT, "script", 0o755), owned_dir=str(group))
+    run(step.create, step.stdin)
+    run(step.delete)
+    assert not group.exists()

@@ -105,20 +105,21 @@ def file_step(
     after: tuple[str, ...] = (),
     owned_dir: str | None = None,
 ) -> Step:
-    """Write `f` (keeping any original aside), then reload; delete restores the original, and
-    removes `owned_dir` (a folder only vxlab writes in) once its last file is gone.
+    """Write `f` (keeping any original aside), then reload; delete restores the original. A file
+    in `owned_dir` (a folder only vxlab writes in) has no original to keep: whatever is there was
+    left by vxlab itself (an interrupted run), and delete removes the file, then the folder once
+    its last file is gone.
 
     The content arrives on stdin and is written with `cat >` to a temporary file moved into
     place: `install /dev/stdin` would reopen the descriptor, which a confined shell may not do."""
     path, new, orig = _q(f.path), _q(f.path + ".vxlab-new"), _q(f.path + ".vxlab-orig")
     folder = _q(str(PurePosixPath(f.path).parent))
-    write = (
-        f"[ -e {orig} ] || [ ! -e {path} ] || cp -a {path} {orig}; "
-        f"mkdir -p {folder} && cat > {new} && chmod {f.mode:o} {new} && mv -f {new} {path}"
-    )
-    restore = f"if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi"
+    keep = "" if owned_dir else f"[ -e {orig} ] || [ ! -e {path} ] || cp -a {path} {orig}; "
+    write = f"{keep}mkdir -p {folder} && cat > {new} && chmod {f.mode:o} {new} && mv -f {new} {path}"
     if owned_dir:
-        restore += f"; [ ! -d {_q(owned_dir)} ] || rmdir --ignore-fail-on-non-empty {_q(owned_dir)}"
+        restore = f"rm -f {path}; [ ! -d {_q(owned_dir)} ] || rmdir --ignore-fail-on-non-empty {_q(owned_dir)}"
+    else:
+        restore = f"if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi"
     create = f"sh -c {_q(write)}"
     return Step(
         name=f"file:{f.path}",
