@@ -114,7 +114,7 @@ def test_every_container_is_an_lxd_instance_of_its_tenants_provider(stack: str) 
     assert len(instances(stack)) == 6 and len(providers) == 2
     for instance in instances(stack):
         tenant = "blueTenant" if "blue" in instance["name"] else "greenTenant"
-        provider_urn = instance["provider"].split("::" + instance["provider"].rsplit("::", 1)[1])[0]
+        provider_urn = instance["provider"].rsplit("::", 1)[0]  # a provider reference is URN::ID
         assert providers[provider_urn]["name"].endswith(f"{tenant}-lxd")
         assert rs[instance["name"]]["inputs"]["running"] is True
 
