@@ -15,7 +15,8 @@ from vxlab.provision import vm_plans
 from vxlab.render import render_lab
 
 try:
-    lab = load_checked_lab(Path(__file__).resolve().parent)
+    # The project folder Pulumi runs us in (a scratch copy links this file from elsewhere).
+    lab = load_checked_lab(Path.cwd())
 except ConfigError as err:
     # One line naming the key, and no resource registered.
     raise pulumi.RunError(err.line()) from None

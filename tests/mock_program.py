@@ -1,9 +1,9 @@
 """Run the Pulumi program under mocks for one stack and print what it registered, as JSON.
 
-    python tests/mock_program.py STACK [KEY=JSON ...]
+    python tests/mock_program.py STACK [KEY=JSON ... | @STACK_FILE]
 
 Run once per process (the root stack resource persists per process). KEY=JSON pairs override
-or add `vxlab:` config keys, e.g. `tenants={"blue":{"vrrp_priority":230}}`.
+or add `vxlab:` config keys in a scratch copy of the stack file, e.g. `tenants={"blue":{"vrrp_priority":230}}`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -74,21 +76,33 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
-def stack_config(stack: str, overrides: list[str]) -> dict[str, str]:
-    doc = yaml.safe_load((PROJECT / f"Pulumi.{stack}.yaml").read_text()) or {}
-    config = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in (doc.get("config") or {}).items()}
+def scratch_project(stack: str, overrides: list[str]) -> Path:
+    """A copy of the project whose stack file states the overrides: the program reads its
+    stack file itself, as `pulumi up` does."""
+    folder = Path(tempfile.mkdtemp(prefix="vxlab-mock-"))
+    for entry in PROJECT.iterdir():
+        if entry.name.startswith("Pulumi.") and entry.name != "Pulumi.yaml":
+            shutil.copy(entry, folder / entry.name)
+        elif not entry.name.startswith("."):
+            (folder / entry.name).symlink_to(entry)
+    path = folder / f"Pulumi.{stack}.yaml"
+    if overrides and overrides[0].startswith("@"):  # the whole stack file, as text
+        path.write_text(Path(overrides[0][1:]).read_text())
+        return folder
+    doc = yaml.safe_load(path.read_text())
     for pair in overrides:
         key, _, value = pair.partition("=")
-        config[f"vxlab:{key}"] = value
-    config.setdefault("vxlab:ssh_private_key", TEST_KEY)
-    return config
+        doc["config"][f"vxlab:{key}"] = json.loads(value)
+    path.write_text(yaml.safe_dump(doc))
+    return folder
 
 
 def main() -> None:
     stack, overrides = sys.argv[1], sys.argv[2:]
     monitor = RecordingMonitor(Recorder())
     pulumi.runtime.set_mocks(monitor.mocks, project="vxlab", stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(stack_config(stack, overrides), ["vxlab:ssh_private_key"])
+    project = scratch_project(stack, overrides)
+    pulumi.runtime.set_all_config({"vxlab:ssh_private_key": TEST_KEY}, ["vxlab:ssh_private_key"])
     outcome: dict[str, Any] = {"error": None}
     # Stack outputs are not registered under mocks: record what the program exports instead.
     exported: dict[str, Any] = {}
@@ -96,14 +110,17 @@ def main() -> None:
 
     @pulumi.runtime.test
     def run() -> None:
-        os.chdir(PROJECT)
+        os.chdir(project)
         sys.path.insert(0, str(PROJECT))
         try:
-            runpy.run_path(str(PROJECT / "__main__.py"), run_name="__main__")
+            runpy.run_path(str(project / "__main__.py"), run_name="__main__")
         except pulumi.RunError as err:
             outcome["error"] = str(err)
 
-    run()
+    try:
+        run()
+    finally:
+        shutil.rmtree(project)
     stack_urn = next((r["urn"] for r in monitor.registered if r["type"] == "pulumi:pulumi:Stack"), "")
     print(
         json.dumps(

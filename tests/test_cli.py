@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def project_copy(tmp_path: Path) -> Path:
     "path",
     [
         "greenTenant/etc/keepalived/keepalived.conf",
-        "host/etc/network/interfaces.d/vxlab-seed",
+        "host/usr/local/lib/vxlab/vxlab-seed/host-switch.sh",
         "blueDHCP/etc/dhcp/dhcpd.conf",
         "redRouter/etc/iptables/rules.v6",
         "blueC0/etc/network/interfaces",
@@ -55,15 +56,17 @@ def test_group_stack_renders_into_group_machine_folders(tmp_path: Path) -> None:
 def test_validate_dev_prints_a_verdict_per_file_and_succeeds() -> None:
     result = vxlab("validate", "--stack", "dev")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("\nok   ") == 37
-    assert result.stdout.rstrip().endswith("37 files ok, 0 failed")
+    assert result.stdout.count("\nok   ") == 44
+    assert result.stdout.rstrip().endswith("44 files ok, 0 failed")
 
 
 def test_bad_config_exits_2_with_one_line_naming_the_key(project_copy: Path) -> None:
-    (project_copy / "Pulumi.bad.yaml").write_text("config:\n  vxlab:segment:\n    vni: WhereIsMyTCAM\n")
+    (project_copy / "Pulumi.bad.yaml").write_text(
+        "config:\n  vxlab:group: 3\n  vxlab:segment:\n    vni: WhereIsMyTCAM\n"
+    )
     result = vxlab("render", "--stack", "bad", "--out", str(project_copy / "out"), cwd=project_copy)
     assert result.returncode == 2
-    assert result.stderr.startswith("vxlab: stack bad: vxlab:segment.vni: ")
+    assert result.stderr.startswith("vxlab: Pulumi.bad.yaml: vxlab:segment.vni: ")
     assert result.stderr.count("\n") == 1
     assert not (project_copy / "out").exists()
 
@@ -100,3 +103,49 @@ def test_a_stack_file_rewritten_by_pulumi_still_loads(project_copy: Path) -> Non
     result = vxlab("render", "--stack", "quoted", "--out", str(project_copy / "out"), cwd=project_copy)
     assert result.returncode == 0, result.stderr
     assert (project_copy / "out" / "g07-redRouter").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(lambda out: out.write_text("x"), "is a file, not a folder", id="out-is-a-file"),
+        pytest.param(
+            lambda out: (out.mkdir(), (out / "notes.txt").write_text("x")), "is not empty", id="out-not-empty"
+        ),
+        pytest.param(lambda out: out.parent.joinpath("file").write_text("x"), "is a file, so", id="parent-is-a-file"),
+    ],
+)
+def test_render_refuses_an_unusable_out_with_one_line(tmp_path: Path, make: Any, message: str) -> None:
+    out = tmp_path / "out"
+    make(out)
+    target = tmp_path / "file" / "out" if message == "is a file, so" else out
+    result = vxlab("render", "--stack", "dev", "--out", str(target))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_render_refuses_an_unwritable_out(tmp_path: Path) -> None:
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    result = subprocess.run(
+        [
+            *("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "vxlab.cli"),
+            *("render", "--stack", "dev", "--project", str(PROJECT), "--out", str(out / "x")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert result.returncode == 2, result.stderr
+    assert "cannot write into" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_render_with_force_writes_into_a_non_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = vxlab("render", "--stack", "dev", "--out", str(tmp_path), "--force")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "greenTenant" / "etc" / "radvd.conf").is_file()

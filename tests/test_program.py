@@ -197,14 +197,16 @@ def test_changing_one_priority_changes_only_that_tenants_keepalived_file() -> No
 
 
 @pytest.mark.parametrize(
-    ("override", "key"),
+    ("stack", "override", "key"),
     [
-        ('segment={"vni": "WhereIsMyTCAM"}', "vxlab:segment.vni"),
-        ("group=0", "vxlab:upstream.vlan"),  # group02 as group 0 collides with dev
+        ("group02", 'segment={"vni": "WhereIsMyTCAM"}', "vxlab:segment.vni"),
+        ("group02", "group=0", "vxlab:group"),  # the file is named for group 2
+        ("ci", "group=0", "vxlab:upstream.vlan"),  # group 0 is dev's: they collide
+        ("dev", 'tenant={"blue": {"vrrp_priority": 230}}', "vxlab:tenant"),  # a typo of tenants
     ],
 )
-def test_invalid_config_registers_no_resource(override: str, key: str) -> None:
-    result = run("group02", override)
+def test_invalid_config_registers_no_resource(stack: str, override: str, key: str) -> None:
+    result = run(stack, override)
     assert key in result["error"]
     assert "\n" not in result["error"]
     assert [r["type"] for r in result["resources"]] == ["pulumi:pulumi:Stack"]
@@ -274,3 +276,25 @@ def test_each_vm_boots_its_system_disk_then_its_seed(vm: str) -> None:
     assert [d["volumeId"] for d in disks] == [f"{vm}-disk-id", f"{vm}-seed-id"]
     assert rs[f"{vm}-seed"]["inputs"]["source"].endswith(".iso")
     assert "format" not in rs[f"{vm}-seed"]["inputs"]  # libvirt probes it; stated, it would differ
+
+
+def installed_files(stack: str) -> set[tuple[str, str]]:
+    """(machine, path) of every file the program installs: file steps and container files."""
+    label = next(r["name"] for r in resources(stack) if r["type"] == "vxlab:index:HostSwitch").removesuffix("-switch")
+    out = set()
+    for r in resources(stack):
+        if r["type"] in COMMANDS and "-file:" in r["name"]:
+            machine, _, path = r["name"].partition("-file:")
+            out.add(("host" if machine == label else machine, path))
+        if r["type"] == "lxd:index/instance:Instance":
+            out |= {(r["name"], f["targetPath"]) for f in r["inputs"]["files"]}
+    return out
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_render_writes_exactly_the_files_pulumi_up_installs(stack: str) -> None:
+    from vxlab.load import load_lab
+    from vxlab.render import render_lab
+
+    rendered = {(m.name, f.path) for m in render_lab(load_lab(PROJECT, stack)) for f in m.files}
+    assert rendered == installed_files(stack)

@@ -8,9 +8,11 @@ hypervisor may not share any of them.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
+from urllib.parse import urlsplit
 
 from vxlab.errors import ConfigError, config_key
 from vxlab.model import Lab, mac_for_tap
@@ -26,8 +28,24 @@ class Claim:
     path: tuple[str, ...]
 
 
+# Spellings of "this machine" in a libvirt URI or ssh_host.
+_LOCAL_HOSTS = frozenset({"", "localhost", "localhost.localdomain", "::1", "[::1]"})
+
+
+def _host(name: str | None) -> str:
+    name = (name or "").lower()
+    if name in _LOCAL_HOSTS or name.startswith("127.") or name == socket.gethostname().lower():
+        return "localhost"
+    return name
+
+
 def hypervisor_of(lab: Lab) -> str:
-    return f"{lab.hypervisor.ssh_host or 'localhost'} {lab.hypervisor.libvirt_uri}"
+    """One spelling per hypervisor: `qemu:///system` and `qemu+ssh://root@127.0.0.1/system` are
+    the same libvirt daemon, so both stacks' claims meet."""
+    uri = urlsplit(lab.hypervisor.libvirt_uri)
+    driver = uri.scheme.split("+")[0]
+    host = _host(uri.hostname) if uri.hostname else _host(lab.hypervisor.ssh_host)
+    return f"{driver}://{host}{uri.path or '/'}"
 
 
 def claims(lab: Lab) -> Iterator[Claim]:
@@ -74,14 +92,7 @@ def check_collisions(labs: Mapping[str, Lab]) -> None:
             a, b = labs[first], labs[second]
             if hypervisor_of(a) != hypervisor_of(b):
                 continue
-            if a.hypervisor.bridge == b.hypervisor.bridge and a.hypervisor.datapath_type != b.hypervisor.datapath_type:
-                raise ConfigError(
-                    config_key(("hypervisor", "datapath_type")),
-                    f"bridge {a.hypervisor.bridge} is {a.hypervisor.datapath_type} in stack {first} "
-                    f"but {b.hypervisor.datapath_type} here",
-                    "use one datapath type for a shared bridge",
-                    second,
-                )
+            _check_switch(first, a, second, b)
             for ca in claims(a):
                 for cb in claims(b):
                     if _clash(ca, cb):
@@ -92,3 +103,25 @@ def check_collisions(labs: Mapping[str, Lab]) -> None:
                             "give the stacks different group numbers or a different value here",
                             second,
                         )
+
+
+def _check_switch(first: str, a: Lab, second: str, b: Lab) -> None:
+    """One bridge is one switch: the same datapath and uplink for every stack on it, and an
+    uplink port belongs to one bridge only."""
+    ha, hb = a.hypervisor, b.hypervisor
+    if ha.bridge == hb.bridge:
+        for field, va, vb in (("datapath_type", ha.datapath_type, hb.datapath_type), ("uplink", ha.uplink, hb.uplink)):
+            if va != vb:
+                raise ConfigError(
+                    config_key(("hypervisor", field)),
+                    f"bridge {ha.bridge} has {field} {va} in stack {first} but {vb} here",
+                    f"state the same hypervisor.{field} for every stack on bridge {ha.bridge}",
+                    second,
+                )
+    elif ha.uplink is not None and ha.uplink == hb.uplink:
+        raise ConfigError(
+            config_key(("hypervisor", "uplink")),
+            f"port {hb.uplink} is already the uplink of bridge {ha.bridge} (stack {first}), not of {hb.bridge}",
+            "use the same bridge as that stack, or another uplink",
+            second,
+        )

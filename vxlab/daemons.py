@@ -18,8 +18,10 @@ from pathlib import Path
 
 import yaml
 
+from vxlab import cloud_init
 from vxlab.model import Lab
 from vxlab.naming import stack_label
+from vxlab.provision import VmPlan
 from vxlab.render import Kind, Machine, RenderedFile, host_ports, lxd_address
 
 # Programs each kind of check needs, so a missing one is reported as such, not as a failure
@@ -326,3 +328,50 @@ def check_file(f: RenderedFile, machine: Machine, lab: Lab) -> Verdict:
 
 def check_machines(machines: list[Machine], lab: Lab) -> list[Verdict]:
     return [check_file(f, m, lab) for m in machines for f in m.files]
+
+
+# -- the VMs' seed and domain stylesheet ---------------------------------------------------------
+# What the libvirt provider defines before the stylesheet runs: one NIC, stated by its MAC.
+_SAMPLE_DOMAIN = (
+    '<domain type="kvm"><name>sample</name><features><acpi/></features><devices>'
+    '<interface type="network"><mac address="{mac}"/><source network="default"/></interface>'
+    "</devices></domain>"
+)
+
+
+def _check_user_data(run: _Run, plan: VmPlan, lab: Lab) -> tuple[str, bool, str]:
+    problem = cloud_init.user_data_problem(plan.user_data, lab)
+    if problem:
+        return "cloud-config structure", False, problem
+    if shutil.which("cloud-init") is None:
+        return "cloud-config structure", True, ""
+    path = run.put("user-data", plan.user_data)
+    return "cloud-init schema", *_result(run.run(["cloud-init", "schema", "--config-file", str(path)]))
+
+
+def _check_domain_xslt(run: _Run, plan: VmPlan) -> tuple[str, bool, str]:
+    xslt = run.put("domain.xslt", plan.domain_xslt)
+    domain = run.put("domain.xml", _SAMPLE_DOMAIN.format(mac=plan.mac))
+    proc = run.run(["xsltproc", str(xslt), str(domain)])
+    ok, detail = _result(proc)
+    if ok:
+        want = (f'<mac address="{plan.mac}"/>', f'<target dev="{plan.tap}" managed="no"/>')
+        missing = [w for w in want if w not in proc.stdout]
+        ok, detail = not missing, f"the transformed domain lacks {missing}" if missing else ""
+    return "xsltproc on a sample domain", ok, detail
+
+
+def check_vm_plans(plans: list[VmPlan], lab: Lab) -> list[Verdict]:
+    """Each VM's cloud-init user-data and network-config, and its domain stylesheet."""
+    verdicts = []
+    for plan in plans:
+        with tempfile.TemporaryDirectory(prefix="vxlab-check-") as tmp:
+            run = _Run(Path(tmp))
+            check, ok, detail = _check_user_data(run, plan, lab)
+            verdicts.append(Verdict(plan.name, "cloud-init/user-data", check, ok, detail))
+            network = yaml.safe_load(plan.network_config)
+            ok = network == {"network": {"config": "disabled"}}
+            verdicts.append(Verdict(plan.name, "cloud-init/network-config", "yaml", ok, "" if ok else str(network)))
+            check, ok, detail = _check_domain_xslt(run, plan)
+            verdicts.append(Verdict(plan.name, "libvirt/domain.xslt", check, ok, detail))
+    return verdicts

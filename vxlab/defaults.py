@@ -7,8 +7,10 @@ so a stack's overrides merge over it key by key before validation.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_interface
 from typing import Any
 
+from vxlab.errors import ConfigError, config_key
 from vxlab.naming import group_numbers
 
 # A placeholder that keeps renders deterministic; real stacks set their own key.
@@ -169,3 +171,88 @@ def lab_defaults(group: int) -> dict[str, Any]:
         },
         "lxd": {"port": 8443, "memory_mib": 256, "cpus": 1},
     }
+
+
+# What follows a subnet when a stack states only the subnet: (source key, dependent keys).
+# A dependent keeps its host part (the SVI stays .220 of the segment) unless stated itself.
+_FOLLOWERS: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...] = (
+    (
+        ("segment", "ipv4"),
+        (
+            ("tenants", "blue", "svi_ipv4"),
+            ("tenants", "green", "svi_ipv4"),
+            ("tenants", "blue", "dhcp_server", "ipv4"),
+            ("tenants", "green", "dhcp_server", "ipv4"),
+            ("vrrp", "vip4"),
+            ("dhcp", "range_start"),
+            ("dhcp", "range_end"),
+        ),
+    ),
+    (("segment", "ipv6"), (("tenants", "blue", "svi_ipv6"), ("tenants", "green", "svi_ipv6"), ("radvd", "prefix"))),
+    (("upstream", "host_ipv4"), (("router", "upstream_ipv4"), ("upstream", "gateway4"))),
+    (("upstream", "host_ipv6"), (("router", "upstream_ipv6"),)),
+    (("tenants", "blue", "router_ipv4"), (("tenants", "blue", "tenant_ipv4"),)),
+    (("tenants", "green", "router_ipv4"), (("tenants", "green", "tenant_ipv4"),)),
+    (("tenants", "blue", "router_ipv6"), (("tenants", "blue", "tenant_ipv6"),)),
+    (("tenants", "green", "router_ipv6"), (("tenants", "green", "tenant_ipv6"),)),
+    (("vrrp", "vip6"), (("radvd", "ra_source"),)),
+)
+
+
+def _get(tree: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(tree, dict) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
+def _set(tree: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    for part in path[:-1]:
+        tree = tree[part]
+    tree[path[-1]] = value
+
+
+def _network(text: Any) -> IPv4Network | IPv6Network | None:
+    """The subnet a stated value names (a prefix, or an address with its prefix length)."""
+    if not isinstance(text, str) or "/" not in text:
+        return None
+    try:
+        return ip_interface(text).network
+    except ValueError:
+        return None
+
+
+def derive(group: int, stated: dict[str, Any]) -> dict[str, Any]:
+    """The group's defaults, with every address that depends on a subnet the stack states
+    moved into that subnet: overriding `segment.ipv4` alone re-derives the SVIs, the DHCP
+    servers, the range and the VIP."""
+    lab = lab_defaults(group)
+    for source, followers in _FOLLOWERS:
+        new = _network(_get(stated, source))
+        old = _network(_get(lab, source))
+        if new is None or old is None or new.version != old.version or _get(stated, source) == _get(lab, source):
+            continue
+        for path in followers:
+            if _get(stated, path) is not None:
+                continue
+            default = str(_get(lab, path))
+            is_interface, is_network = "/" in default, path[-1] == "prefix"
+            if is_network:
+                _set(lab, path, str(new))
+                continue
+            source_ip = ip_interface(str(_get(lab, source))).ip
+            if ip_interface(default).ip == source_ip:  # the same address (radvd's source is the VIP)
+                address = ip_interface(str(_get(stated, source))).ip
+                host = int(address) - int(new.network_address)
+            else:
+                host = int(ip_interface(default).ip) - int(old.network_address)
+                address = type(new.network_address)(int(new.network_address) + host)
+            if address not in new or (new.version == 4 and address == new.broadcast_address):
+                raise ConfigError(
+                    config_key(source),
+                    f"{new} has no room for {config_key(path)} (host part {host} of the default)",
+                    f"use a larger subnet, or state {config_key(path)} too",
+                )
+            _set(lab, path, f"{address}/{new.prefixlen}" if is_interface else str(address))
+    return lab

@@ -12,7 +12,8 @@ def config_key(path: tuple[str | int, ...]) -> str:
 
 
 class ConfigError(Exception):
-    """Bad input, reported as one line before any resource is touched."""
+    """Bad input, reported as one line before any resource is touched: the stack file, the key
+    (empty when the whole file is wrong), what is wrong, and how to fix it."""
 
     def __init__(self, key: str, problem: str, fix: str, stack: str | None = None) -> None:
         self.key = key
@@ -22,8 +23,8 @@ class ConfigError(Exception):
         super().__init__(self.line())
 
     def line(self) -> str:
-        where = f"stack {self.stack}: " if self.stack else ""
-        return f"{where}{self.key}: {self.problem}; fix: {self.fix}"
+        where = [f"Pulumi.{self.stack}.yaml"] if self.stack else []
+        return ": ".join([*where, *([self.key] if self.key else []), f"{self.problem}; fix: {self.fix}"])
 
     def in_stack(self, stack: str) -> ConfigError:
         return ConfigError(self.key, self.problem, self.fix, stack)

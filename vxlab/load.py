@@ -7,6 +7,7 @@ Each phase stops at the first bad input with a ConfigError naming the config key
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -15,14 +16,20 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from vxlab.defaults import lab_defaults
+from vxlab.defaults import derive
 from vxlab.errors import NAMESPACE, ConfigError, config_key
-from vxlab.model import Lab
+from vxlab.model import PATTERN_WORDS, Lab
 from vxlab.naming import MAX_GROUP
 from vxlab.rules import check_lab
 
 # Config keys of the project that are not lab data: the SSH private key is a Pulumi secret.
 NOT_IN_MODEL = frozenset({"ssh_private_key"})
+
+
+# What Pulumi itself reads at the top of a stack file; anything else is a misplaced key.
+PULUMI_STACK_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"})
+# `Pulumi.group05.yaml` is class group 5's stack: its group must say so.
+GROUP_STACK_RE = re.compile(r"group0*(\d+)")
 
 
 def stack_file(project_dir: Path, stack: str) -> Path:
@@ -34,8 +41,55 @@ def list_stacks(project_dir: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
 
 
+class _StackFileLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key stated twice (PyYAML would keep the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise ConfigError(
+                    str(key),
+                    f"stated twice (line {key_node.start_mark.line + 1})",
+                    "keep one of them: YAML would silently use the last",
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file, refused unless it is a well-formed Pulumi stack file."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("", f"cannot be read ({exc.__class__.__name__})", "make it a readable UTF-8 file") from None
+    loader = _StackFileLoader(text)
+    try:
+        doc = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ConfigError("", f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
+    finally:
+        loader.dispose()
+    if doc is None:
+        raise ConfigError("", "empty", f"state at least `config:` with `{NAMESPACE}:group` (0 is the seed's lab)")
+    if not isinstance(doc, dict):
+        raise ConfigError(
+            "", f"the top level is a {type(doc).__name__}, not a mapping", "start the file with `config:`"
+        )
+    for key in doc:
+        if key not in PULUMI_STACK_KEYS:
+            fix = "move it under `config:`" if str(key).startswith(f"{NAMESPACE}:") else "remove it"
+            raise ConfigError(str(key), "not a stack file key (Pulumi would ignore it)", fix)
+    config = doc.get("config")
+    if not isinstance(config, dict):
+        raise ConfigError("config", "missing or not a mapping", f"state `config:` with `{NAMESPACE}:group`")
+    return config
+
+
 def load_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
-    """The `vxlab:` keys of a stack file, without the namespace."""
+    """The `vxlab:` keys of a stack file, without the namespace: the one way every verb and
+    `pulumi up` read a stack."""
     path = stack_file(project_dir, stack)
     if not path.is_file():
         known = ", ".join(list_stacks(project_dir)) or "none"
@@ -44,29 +98,44 @@ def load_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
             f"no file {path.name} in {project_dir}",
             f"use one of the project's stacks ({known}) or create {path.name}",
         )
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(path.name, f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
-    return config_from_pulumi(doc.get("config") or {}, source=path.name)
+    config = config_from_pulumi(read_stack_file(path), source=path.name)
+    if "group" not in config:
+        raise ConfigError(config_key(("group",)), "not stated", "state the class group (0 is the seed's lab)")
+    named = GROUP_STACK_RE.fullmatch(stack)
+    if named and config["group"] != int(named.group(1)):
+        raise ConfigError(
+            config_key(("group",)),
+            f"{config['group']!r} in {path.name}, a file named for group {int(named.group(1))}",
+            f"set it to {int(named.group(1))} or rename the file",
+        )
+    return config
 
 
 def config_from_pulumi(raw: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
-    """Strip the project namespace from Pulumi config keys; reject other namespaces' keys
-    only when they look like typos of ours."""
+    """Strip the project namespace from Pulumi config keys; other providers' keys pass."""
+    known = set(Lab.model_fields) | NOT_IN_MODEL
     out: dict[str, Any] = {}
     for key, value in raw.items():
         ns, sep, name = str(key).partition(":")
         if not sep:
             raise ConfigError(str(key), f"config key without a namespace in {source}", f"write it as {NAMESPACE}:{key}")
-        if ns == NAMESPACE and name not in NOT_IN_MODEL:
+        if ns != NAMESPACE:
+            continue
+        if name not in known:
+            raise ConfigError(
+                str(key), f"unknown key in {source}", "remove it or correct its spelling (see docs/config-keys.md)"
+            )
+        if name not in NOT_IN_MODEL:
+            if isinstance(value, dict) and set(value) == {"secure"}:
+                raise ConfigError(
+                    str(key), f"stored as a secret in {source}", "set it without --secret: it is lab data"
+                )
             out[name] = _as_pulumi_reads(value)
     return out
 
 
 def _as_pulumi_reads(value: Any) -> Any:
-    """A top-level value as `pulumi.Config.get_object` gives it to the program: Pulumi rewrites
-    stack files with scalar values quoted (`vxlab:group: "39"`) and decodes them as JSON."""
+    """A top-level value as Pulumi writes it back: scalars quoted (`vxlab:group: "39"`)."""
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -123,28 +192,60 @@ def _describe(path: tuple[str | int, ...]) -> str | None:
     return None
 
 
+# Pydantic's error types, said in words (its own messages are for programmers).
+_PROBLEMS = {
+    "int_type": "not a whole number",
+    "int_parsing": "not a whole number",
+    "int_from_float": "not a whole number",
+    "string_type": "not a text value",
+    "bool_type": "not true or false",
+    "dict_type": "not a mapping of keys",
+    "model_type": "not a mapping of keys",
+    "tuple_type": "not a list",
+    "list_type": "not a list",
+    "literal_error": "not one of the allowed values",
+    "string_pattern_mismatch": "not of the allowed form",
+    "string_too_short": "too short",
+    "string_too_long": "too long",
+    "too_short": "too few items",
+    "greater_than_equal": "too small",
+    "less_than_equal": "too large",
+    "ip_v4_address": "not an IPv4 address",
+    "ip_v6_address": "not an IPv6 address",
+    "ip_v4_interface": "not an IPv4 address with a prefix length (a.b.c.d/len)",
+    "ip_v6_interface": "not an IPv6 address with a prefix length (addr/len)",
+    "ip_v4_network": "not an IPv4 subnet (a.b.c.0/len, host bits zero)",
+    "ip_v6_network": "not an IPv6 prefix (addr::/len, host bits zero)",
+    "ip_no_prefix": "an address without its prefix length (write it as address/len)",
+    "ip_zone_index": "an address with a zone index (%interface), which no lab file can carry (remove it)",
+}
+
+
 def _schema_error(exc: ValidationError) -> ConfigError:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
     got = err.get("input")
     if loc and loc[-1] == "[key]":  # a dict key that is not allowed, e.g. a third tenant
         key = config_key(loc[:-1])
-        return ConfigError(
-            key, f"unknown key {got!r}", f"use one of the allowed keys ({err['msg'].removeprefix('Input should be ')})"
-        )
+        return ConfigError(key, f"unknown key {got!r}", "use 'blue' and 'green' only")
     key = config_key(loc)
     if err["type"] == "extra_forbidden":
-        return ConfigError(key, "unknown key", "remove it or correct its spelling (see README: config keys)")
+        return ConfigError(key, "unknown key", "remove it or correct its spelling (see docs/config-keys.md)")
     if err["type"] == "missing":
-        return ConfigError(key, "missing", f"set it: {_describe(loc) or 'see README'}")
-    expected = _describe(loc) or err["msg"]
-    return ConfigError(key, f"got {got!r} ({err['msg'].lower()})", f"set {expected}")
+        return ConfigError(key, "missing", f"set it: {_describe(loc) or 'see docs/config-keys.md'}")
+    problem = _PROBLEMS.get(err["type"], "not accepted")
+    expected = _describe(loc) or "see docs/config-keys.md"
+    pattern = (err.get("ctx") or {}).get("pattern")
+    if pattern in PATTERN_WORDS and PATTERN_WORDS[pattern] != expected:
+        expected = f"{expected}: {PATTERN_WORDS[pattern]}"
+    shown = got if not isinstance(got, (dict, list)) else type(got).__name__
+    return ConfigError(key, f"got {shown!r}, {problem}", f"set {expected}")
 
 
 def build_lab(config: Mapping[str, Any]) -> Lab:
     """Schema then lab rules: the validated model of one stack's config."""
     group = _group_of(config)
-    merged = _merge(lab_defaults(group), dict(config))
+    merged = _merge(derive(group, dict(config)), dict(config))
     try:
         lab = Lab.model_validate(merged)
     except ValidationError as exc:

@@ -9,17 +9,40 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic_core import PydanticCustomError
+
+
+def _with_prefix(value: object) -> object:
+    """An interface address must say its subnet: `198.18.28.20` alone would be a /32."""
+    if isinstance(value, str) and "/" not in value:
+        raise PydanticCustomError("ip_no_prefix", "no prefix length")
+    return value
+
+
+def _no_zone(value: IPv6Address | IPv6Interface | IPv6Network) -> IPv6Address | IPv6Interface | IPv6Network:
+    """A zone index (`fe80::1%eth0`) names an interface of one machine; the lab names its own."""
+    address = (
+        value
+        if isinstance(value, IPv6Address)
+        else value.network_address
+        if isinstance(value, IPv6Network)
+        else value.ip
+    )
+    if address.scope_id:
+        raise PydanticCustomError("ip_zone_index", "zone index")
+    return value
+
 
 # Addresses arrive from YAML as strings: parse them even though the models are strict.
 V4Addr = Annotated[IPv4Address, Strict(False)]
-V6Addr = Annotated[IPv6Address, Strict(False)]
-V4If = Annotated[IPv4Interface, Strict(False)]
-V6If = Annotated[IPv6Interface, Strict(False)]
+V6Addr = Annotated[IPv6Address, Strict(False), AfterValidator(_no_zone)]
+V4If = Annotated[IPv4Interface, Strict(False), BeforeValidator(_with_prefix)]
+V6If = Annotated[IPv6Interface, Strict(False), BeforeValidator(_with_prefix), AfterValidator(_no_zone)]
 V4Net = Annotated[IPv4Network, Strict(False)]
-V6Net = Annotated[IPv6Network, Strict(False)]
+V6Net = Annotated[IPv6Network, Strict(False), AfterValidator(_no_zone)]
 
 Vlan = Annotated[int, Field(ge=1, le=4094, description="an 802.1Q VLAN id in 1..4094")]
 Tap = Annotated[int, Field(ge=1, le=65535, description="a tap number in 1..65535 (it is the MAC's last two bytes)")]
@@ -39,7 +62,60 @@ HostName = Annotated[
     str, Field(pattern=HOSTNAME_RE, description="a host name: a letter, then up to 62 letters, digits or '-'")
 ]
 UserName = Annotated[
-    str, Field(pattern=r"^[a-z_][a-z0-9_\-]{0,31}$", description="a POSIX user name (lower case, up to 32 characters)")
+    str,
+    Field(
+        pattern=r"^[a-z_][a-z0-9_\-]{0,31}$",
+        description="a user name: a lower-case letter or '_', then up to 31 lower-case letters, digits, '_' or '-'",
+    ),
+]
+# Names and paths handed to libvirt, QEMU and LXD: no white space, quotes or markup, so no
+# consumer (XML, a shell, a URI) can read them as anything but one word.
+LIBVIRT_URI_RE = r"^[a-z][a-z0-9]*(\+[a-z0-9]+)?://([A-Za-z0-9._\-]+@)?([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])?(:[0-9]{1,5})?/[a-z]+(\?[A-Za-z0-9._=&/\-]*)?$"
+LibvirtUri = Annotated[
+    str,
+    Field(
+        pattern=LIBVIRT_URI_RE,
+        description="a libvirt URI: DRIVER[+TRANSPORT]://[USER@][HOST][:PORT]/PATH, e.g. qemu:///system "
+        "or qemu+ssh://root@host/system",
+    ),
+]
+VolumeName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._+\-]{0,127}$",
+        description="a libvirt pool or volume name: up to 128 letters, digits, '.', '_', '+' or '-', no '/'",
+    ),
+]
+AbsPath = Annotated[
+    str,
+    Field(
+        pattern=r"^(/[A-Za-z0-9._+@=,\-]+)+$",
+        description="an absolute path of letters, digits and . _ + @ = , - (no spaces or quotes)",
+    ),
+]
+HostAddress = Annotated[
+    str,
+    Field(
+        pattern=r"^([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$"
+        r"|^[0-9A-Fa-f:]+$",
+        description="a host name or IP address (no user, port or spaces)",
+    ),
+]
+ImageRef = Annotated[
+    str,
+    Field(
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9._\-]*:)?[A-Za-z0-9][A-Za-z0-9._/\-]*$",
+        description="an LXD image as ALIAS or REMOTE:ALIAS (letters, digits, . _ - and / in the alias)",
+    ),
+]
+# Kernel command line: printable ASCII words; libvirt writes it into XML itself.
+Cmdline = Annotated[
+    str,
+    Field(
+        pattern=r"^[!#-&(-~]+( [!#-&(-~]+)*$",
+        max_length=2048,
+        description="a kernel command line: words of printable characters without quotes, one space apart",
+    ),
 ]
 Color = Literal["blue", "green"]
 
@@ -51,14 +127,17 @@ class Strict_(BaseModel):
 
 
 class Hypervisor(Strict_):
-    libvirt_uri: str = Field(
-        description="the libvirt connection URI, e.g. qemu:///system or qemu+ssh://root@host/system"
-    )
+    libvirt_uri: LibvirtUri
     domain_type: Literal["kvm", "qemu"] = Field(
         description="'kvm' with hardware virtualisation, 'qemu' for TCG emulation"
     )
-    ssh_host: str | None = Field(description="host that runs OVS and libvirt, reached over SSH; null for this machine")
-    machine: str = Field(min_length=1, description="the QEMU machine type of the VMs (q35 puts the NIC at enp0s1)")
+    ssh_host: HostAddress | None = Field(
+        description="host that runs OVS and libvirt, reached over SSH; null for this machine"
+    )
+    machine: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._\-]{0,63}$",
+        description="the QEMU machine type of the VMs, e.g. q35 (it puts the NIC at enp0s1) or pc",
+    )
     bridge: IfName = Field(description="the host's OVS distribution switch, shared by every group")
     datapath_type: Literal["system", "netdev"] = Field(
         description="OVS datapath of the host bridge: 'system' (kernel) or 'netdev' (userspace)"
@@ -84,26 +163,24 @@ class Hypervisor(Strict_):
 
 
 class Images(Strict_):
-    pool: str = Field(min_length=1, description="the libvirt storage pool that holds the master image and the clones")
-    master: str = Field(
-        min_length=1, description="the master qcow2 image name in the pool, cloned copy-on-write for each VM"
-    )
-    container_image: str = Field(
-        min_length=1, description="the LXD image for the containers, as REMOTE:ALIAS or a local alias"
-    )
-    container_tarball: str | None = Field(
+    pool: VolumeName = Field(description="the libvirt storage pool that holds the master image and the clones")
+    master: VolumeName = Field(description="the master qcow2 image name in the pool, cloned copy-on-write for each VM")
+    container_image: ImageRef = Field(description="the LXD image for the containers, as REMOTE:ALIAS or a local alias")
+    container_tarball: AbsPath | None = Field(
         description="an LXD image file inside the tenant VMs, imported as container_image if missing; null for none"
     )
-    kernel: str | None = Field(description="kernel for direct boot (path on the hypervisor); null to boot the disk")
-    initrd: str | None = Field(description="initrd for direct boot (path on the hypervisor); null with no kernel")
-    cmdline: str = Field(description="kernel command line for direct boot")
+    kernel: AbsPath | None = Field(description="kernel for direct boot (path on the hypervisor); null to boot the disk")
+    initrd: AbsPath | None = Field(description="initrd for direct boot (path on the hypervisor); null with no kernel")
+    cmdline: Cmdline = Field(description="kernel command line for direct boot")
 
 
 class LabUser(Strict_):
     name: UserName = Field(
         description="the unprivileged lab account on every VM; keepalived's scripts run as this user"
     )
-    ssh_public_key: str = Field(description="the OpenSSH public key installed for the lab user")
+    ssh_public_key: str = Field(
+        description="one OpenSSH public key line (the content of a .pub file): TYPE BASE64 [COMMENT]"
+    )
 
 
 class Internet(Strict_):
@@ -152,7 +229,11 @@ class Tenant(Strict_):
     router_ll: V6If = Field(description="the router's extra link-local address on this link, the tenant's IPv6 gateway")
     table_id: int = Field(ge=1, le=252, description="the router's routing table id for this tenant's path (1..252)")
     table_name: Annotated[
-        str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$", description="a routing table name (lower case)")
+        str,
+        Field(
+            pattern=r"^[a-z][a-z0-9_]{0,15}$",
+            description="a routing table name: a lower-case letter, then up to 15 lower-case letters, digits or '_'",
+        ),
     ]
     fwmark: int = Field(
         ge=1, le=0xFFFFFFFF, description="the firewall mark that sends a connection to this tenant's table"
@@ -201,7 +282,12 @@ class Radvd(Strict_):
 
 
 class Failover(Strict_):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="the failover peer name")]
+    name: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="the failover peer name: 1..64 letters, digits, '_' or '-'"
+        ),
+    ]
     primary_port: Port
     secondary_port: Port
     max_response_delay: int = Field(ge=1, le=3600, description="seconds (1..3600)")
@@ -257,6 +343,20 @@ class Lab(Strict_):
 
     def vrrp_instance(self, family: Literal[4, 6]) -> str:
         return f"VXLAN_{self.segment.vlan}_IPv{family}"
+
+
+def _pattern_words() -> dict[str, str]:
+    """Each constrained string type's pattern, with the words that explain it to a user."""
+    words: dict[str, str] = {}
+    for alias in (IfName, HostName, UserName, LibvirtUri, VolumeName, AbsPath, HostAddress, ImageRef, Cmdline):
+        info = get_args(alias)[1]
+        for meta in info.metadata:
+            if getattr(meta, "pattern", None):
+                words[meta.pattern] = str(info.description)
+    return words
+
+
+PATTERN_WORDS = _pattern_words()
 
 
 def mac_for_tap(prefix: str, tap: int) -> str:

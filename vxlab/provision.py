@@ -15,11 +15,21 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import yaml
-
+from vxlab import cloud_init
 from vxlab.model import Lab, Tenant
 from vxlab.naming import stack_label
-from vxlab.render import INTERFACES, SYSCTL_PATH, Machine, RenderedFile, host_ports, render_template, ssh_forwards
+from vxlab.render import (
+    INTERFACES,
+    SYSCTL_PATH,
+    Machine,
+    RenderedFile,
+    host_dir,
+    host_ports,
+    host_switch_path,
+    host_sysctl_path,
+    render_template,
+    ssh_forwards,
+)
 
 # Packages each role needs; an image without Internet access must already carry them.
 PACKAGES = {
@@ -58,7 +68,7 @@ class VmPlan:
 
     @property
     def meta_data(self) -> str:
-        return yaml.safe_dump({"instance-id": self.name, "local-hostname": self.name}, sort_keys=False)
+        return cloud_init.meta_data(self.name)
 
     def seed_files(self) -> dict[str, str]:
         """The NoCloud seed: cloud-init reads it from any disk labelled `cidata`."""
@@ -306,18 +316,12 @@ def container_plans(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
 
 
 def host_steps(lab: Lab, machine: Machine) -> list[Step]:
-    label = stack_label(lab.group)
-    script = next(f for f in machine.files if f.kind == "host-switch")
-    sysctl = machine.file(SYSCTL_PATH)
+    script = machine.file(host_switch_path(lab))
+    sysctl = machine.file(host_sysctl_path(lab))
     ns = lab.hypervisor.svi_netns
-    # With the SVI in a namespace, the routing sysctls belong to that namespace only; the file
-    # stays out of /etc/sysctl.d so the host's own boot never applies it.
-    group_dir = str(PurePosixPath(script.path).parent)  # the group's own folder on the host
-    sysctl_path = f"{group_dir}/sysctl.conf" if ns else f"/etc/sysctl.d/90-{label}.conf"
-    apply = f"ip netns exec {ns} sysctl -q -p {sysctl_path}" if ns else f"sysctl -q -p {sysctl_path}"
-    sysctl_file = RenderedFile(sysctl_path, sysctl.content, sysctl.kind, sysctl.mode)
+    apply = f"ip netns exec {ns} sysctl -q -p {sysctl.path}" if ns else f"sysctl -q -p {sysctl.path}"
     return [
-        file_step(script, owned_dir=group_dir),
+        file_step(script, owned_dir=host_dir(lab)),
         Step(
             name="switch",
             create=f"{script.path} up",
@@ -325,7 +329,7 @@ def host_steps(lab: Lab, machine: Machine) -> list[Step]:
             after=(f"file:{script.path}",),
             triggers=(digest(script.content),),
         ),
-        file_step(sysctl_file, apply, after=("switch",), owned_dir=group_dir if ns else None),
+        file_step(sysctl, apply, after=("switch",), owned_dir=host_dir(lab) if ns else None),
     ]
 
 
@@ -362,14 +366,8 @@ def vm_plans(lab: Lab) -> list[VmPlan]:
                 port_mode=port.mode,
                 ssh_host="127.0.0.1" if port.vm in relays else str(address.ip),
                 ssh_port=relays.get(port.vm, 22),
-                user_data=render_template(
-                    "common/cloud-init-user-data.j2",
-                    **common,
-                    lab_user=lab.lab_user,
-                    internet=lab.internet,
-                    bootstrap_interfaces=bootstrap,
-                ),
-                network_config=render_template("common/cloud-init-network.j2", **common),
+                user_data=cloud_init.user_data(lab, port.vm, label, managed, bootstrap),
+                network_config=cloud_init.network_config(managed),
                 domain_xslt=render_template(
                     "common/domain.xslt.j2",
                     **common,

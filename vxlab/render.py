@@ -130,6 +130,23 @@ def lxd_endpoint(lab: Lab, tenant: Tenant) -> str:
     return f"https://127.0.0.1:{relay}" if relay else f"https://{lxd_address(lab, tenant)}"
 
 
+def host_dir(lab: Lab) -> str:
+    """The group's own folder on the hypervisor."""
+    return f"/usr/local/lib/vxlab/{stack_label(lab.group)}"
+
+
+def host_switch_path(lab: Lab) -> str:
+    return f"{host_dir(lab)}/host-switch.sh"
+
+
+def host_sysctl_path(lab: Lab) -> str:
+    """With the SVI in a namespace the routing sysctls belong to that namespace only: the file
+    stays in the group's folder, out of /etc/sysctl.d, so the host's own boot never applies it."""
+    if lab.hypervisor.svi_netns:
+        return f"{host_dir(lab)}/sysctl.conf"
+    return f"/etc/sysctl.d/90-{stack_label(lab.group)}.conf"
+
+
 def internet_addresses(lab: Lab) -> list[str]:
     """The probe targets and resolvers, as host addresses (for the namespace that emulates them)."""
     i = lab.internet
@@ -144,7 +161,8 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
+        # XML templates escape every value; the other files are not markup.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("xslt.j2",), default_for_string=False),
     )
 
 
@@ -215,17 +233,13 @@ class _Renderer:
             "host",
             (
                 self.file(
-                    "host/interfaces-bridge.j2", f"/etc/network/interfaces.d/{lab.hypervisor.bridge}", "ifupdown"
-                ),
-                self.file("host/interfaces-group.j2", f"/etc/network/interfaces.d/{self.label}", "ifupdown", **extra),
-                self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
-                self.file(
                     "host/host-switch.sh.j2",
-                    f"/usr/local/lib/vxlab/{self.label}/host-switch.sh",
+                    host_switch_path(lab),
                     "host-switch",
                     0o755,
                     **extra,
                 ),
+                self.file("common/sysctl-routing.j2", host_sysctl_path(lab), "sysctl"),
             ),
         )
 

@@ -6,6 +6,8 @@ the stack file states itself is blamed, since that is the one its author can cha
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator, Mapping
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, IPv6Network
 from typing import Any
@@ -18,6 +20,60 @@ Path = tuple[str, ...]
 # An outer Ethernet (14) + IPv4 (20) + UDP (8) + VXLAN (8) header in front of each frame.
 VXLAN_OVERHEAD_V4 = 50
 LINK_LOCAL = IPv6Network("fe80::/10")
+# iproute2's own table names (rt_tables): a tenant table named so would be the kernel's table.
+RESERVED_TABLES = frozenset({"unspec", "default", "main", "local"})
+# Accounts Debian and the lab's packages create: the lab user must be a person's account.
+SYSTEM_ACCOUNTS = frozenset(
+    [
+        "root",
+        "daemon",
+        "bin",
+        "sys",
+        "sync",
+        "games",
+        "man",
+        "lp",
+        "mail",
+        "news",
+        "uucp",
+        "proxy",
+        "www-data",
+        "backup",
+        "list",
+        "irc",
+        "gnats",
+        "nobody",
+        "messagebus",
+        "sshd",
+        "lxd",
+        "dnsmasq",
+        "libvirt-qemu",
+        "tcpdump",
+        "polkitd",
+        "avahi",
+        "radvd",
+        "keepalived",
+        "dhcpd",
+        "tss",
+        "uuidd",
+        "statd",
+        "ntp",
+        "chrony",
+        "debian",
+        "admin",
+    ]
+)
+SSH_KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    }
+)
 
 
 def _stated(config: Mapping[str, Any], path: Path) -> bool:
@@ -68,6 +124,54 @@ class _Rules:
         yield ("vrrp", "vip6"), lab.vrrp.vip6
 
     # -- rules -----------------------------------------------------------------------------
+    def values(self) -> None:
+        """Values a daemon or the kernel would refuse or misuse, whatever their syntax."""
+        lab = self.lab
+        for color, t in lab.tenants.items():
+            if t.table_name in RESERVED_TABLES:
+                self.fail(
+                    (("tenants", color, "table_name"),),
+                    f"{t.table_name!r} is one of the kernel's own routing tables",
+                    "use another name (the seed uses the tenant's colour)",
+                )
+        user = lab.lab_user.name
+        if user in SYSTEM_ACCOUNTS or user.startswith(("_", "systemd-")):
+            self.fail(
+                (("lab_user", "name"),),
+                f"{user!r} is a system account of the VMs",
+                "use an ordinary account name, such as the seed's etu",
+            )
+        key_problem = ssh_public_key_problem(lab.lab_user.ssh_public_key)
+        if key_problem:
+            self.fail(
+                (("lab_user", "ssh_public_key"),),
+                key_problem,
+                "paste the one line of your key's .pub file (TYPE BASE64 [COMMENT])",
+            )
+        subnets = [net for _, net in self._subnets()]
+        for field in ("probe4", "probe6", "dns4", "dns6"):
+            address = getattr(lab.internet, field)
+            problem = _unreachable(address)
+            if problem is None and field.startswith("probe"):
+                inside = next((n for n in subnets if n.version == address.version and address in n), None)
+                if inside is not None:
+                    problem = f"inside the lab's own subnet {inside}, so it cannot tell that the Internet answers"
+            if problem:
+                self.fail((("internet", field),), f"{address} is {problem}", "use an address on the Internet side")
+
+    def _subnets(self) -> list[tuple[Path, Any]]:
+        lab = self.lab
+        nets: list[tuple[Path, Any]] = [
+            (("upstream", "host_ipv4"), lab.upstream.host_ipv4.network),
+            (("upstream", "host_ipv6"), lab.upstream.host_ipv6.network),
+            (("segment", "ipv4"), lab.segment.ipv4),
+            (("segment", "ipv6"), lab.segment.ipv6),
+        ]
+        for color, t in lab.tenants.items():
+            nets.append((("tenants", color, "router_ipv4"), t.router_ipv4.network))
+            nets.append((("tenants", color, "router_ipv6"), t.router_ipv6.network))
+        return nets
+
     def names(self) -> None:
         lab = self.lab
         for color, t in lab.tenants.items():
@@ -270,16 +374,7 @@ class _Rules:
                 )
 
     def _distinct_subnets(self) -> None:
-        lab = self.lab
-        nets: list[tuple[Path, Any]] = [
-            (("upstream", "host_ipv4"), lab.upstream.host_ipv4.network),
-            (("upstream", "host_ipv6"), lab.upstream.host_ipv6.network),
-            (("segment", "ipv4"), lab.segment.ipv4),
-            (("segment", "ipv6"), lab.segment.ipv6),
-        ]
-        for color, t in lab.tenants.items():
-            nets.append((("tenants", color, "router_ipv4"), t.router_ipv4.network))
-            nets.append((("tenants", color, "router_ipv6"), t.router_ipv6.network))
+        nets = self._subnets()
         for i, (path_a, a) in enumerate(nets):
             for path_b, b in nets[i + 1 :]:
                 if a.version == b.version and a.overlaps(b):
@@ -327,8 +422,45 @@ class _Rules:
             self.fail((path,), f"{addr} is not link-local", "use an address in fe80::/10")
 
 
+def _unreachable(address: IPv4Address | IPv6Address) -> str | None:
+    """Why no packet to `address` could ever reach a host on the Internet, if so."""
+    if address.is_unspecified:
+        return "the unspecified address"
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_multicast:
+        return "a multicast address"
+    if isinstance(address, IPv4Address) and address == IPv4Address("255.255.255.255"):
+        return "the broadcast address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_reserved and isinstance(address, IPv4Address):
+        return "a reserved address (240.0.0.0/4)"
+    return None
+
+
+def ssh_public_key_problem(key: str) -> str | None:
+    """What OpenSSH (authorized_keys) would refuse in a public key line, if anything."""
+    if "PRIVATE KEY" in key:
+        return "this is a private key"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        return "the key contains a line break or a control character"
+    parts = key.strip().split(" ", 2)
+    if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
+        return f"not an OpenSSH public key (it must start with one of {', '.join(sorted(SSH_KEY_TYPES))})"
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        return "the key's second word is not base64"
+    length = int.from_bytes(blob[:4], "big")
+    if blob[4 : 4 + length].decode("ascii", "replace") != parts[0]:
+        return f"the key's data is not a {parts[0]} key"
+    return None
+
+
 def check_lab(lab: Lab, explicit: Mapping[str, Any] | None = None) -> None:
     rules = _Rules(lab, explicit or {})
+    rules.values()
     rules.names()
     rules.numbers()
     rules.subnets()

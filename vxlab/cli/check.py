@@ -10,7 +10,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from vxlab.checks import Outcome, lab_checks
-from vxlab.cli.common import add_stack_args, load_checked
+from vxlab.cli.common import add_stack_args, load_checked_args
 from vxlab.remote import LabShell
 
 
@@ -49,7 +49,7 @@ def write_junit(path: Path, stack: str, outcomes: list[Outcome], seconds: float)
 
 
 def run(args: argparse.Namespace) -> int:
-    lab = load_checked(args)
+    lab = load_checked_args(args)
     start = time.monotonic()
     outcomes = []
     with LabShell(lab, args.key.expanduser()) as shell:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from vxlab.cli.check import add_key_arg
-from vxlab.cli.common import add_stack_args, load_checked
+from vxlab.cli.common import add_stack_args, load_checked_args
 from vxlab.drill import run_drill
 from vxlab.remote import LabShell
 
@@ -20,7 +20,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    lab = load_checked(args)
+    lab = load_checked_args(args)
     with LabShell(lab, args.key.expanduser()) as shell:
         report = run_drill(shell, lab)
     if args.json:

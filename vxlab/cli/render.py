@@ -1,4 +1,5 @@
-"""`vxlab render --stack NAME --out DIR`: every file of the lab, one folder per machine."""
+"""`vxlab render --stack NAME --out DIR [--force]`: every file `pulumi up` installs, one folder
+per machine, at the path it is installed at."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vxlab.cli.common import add_stack_args, load_checked
+from vxlab.cli.common import add_stack_args, load_checked_args
+from vxlab.errors import ConfigError
 from vxlab.render import render_lab, write_tree
 
 
@@ -14,10 +16,35 @@ def add_parser(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("render", help="write every file of a stack's lab")
     add_stack_args(parser)
     parser.add_argument("--out", type=Path, required=True, help="folder to write DIR/<machine>/<path> into")
+    parser.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse, before rendering, a target that is a file, not writable, or holds other files."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise ConfigError("--out", f"{out} is a file, not a folder", "name a folder (it is created if missing)")
+        if out.is_dir() and any(out.iterdir()) and not force:
+            raise ConfigError(
+                "--out", f"{out} is not empty", "name an empty or new folder, or pass --force to write into it"
+            )
+        existing = next(p for p in (out, *out.parents) if p.exists())
+        if not existing.is_dir():
+            raise ConfigError("--out", f"{existing} is a file, so {out} cannot be created", "name another folder")
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".vxlab-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError("--out", f"cannot write into {out} ({exc.strerror})", "name a folder you can write") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    machines = render_lab(load_checked(args))
-    written = write_tree(machines, args.out)
+    machines = render_lab(load_checked_args(args))
+    _check_out(args.out, args.force)
+    try:
+        written = write_tree(machines, args.out)
+    except OSError as exc:
+        raise ConfigError("--out", f"cannot write {exc.filename} ({exc.strerror})", "name an empty folder") from None
     print(f"{len(written)} files for {len(machines)} machines in {args.out}")
     return 0

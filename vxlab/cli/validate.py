@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from typing import Any
 
-from vxlab.cli.common import add_stack_args, load_checked
-from vxlab.daemons import check_machines, missing_programs
+from vxlab.cli.common import add_stack_args, load_checked_args
+from vxlab.daemons import check_machines, check_vm_plans, missing_programs
+from vxlab.provision import vm_plans
 from vxlab.render import render_lab
 
 
@@ -19,17 +21,19 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    lab = load_checked(args)
+    lab = load_checked_args(args)
     print(f"ok   model of stack {args.stack} (group {lab.group})")
     machines = render_lab(lab)
-    missing = missing_programs({f.kind for m in machines for f in m.files})
+    missing = missing_programs({f.kind for m in machines for f in m.files}) + (
+        [] if shutil.which("xsltproc") else ["xsltproc"]
+    )
     if missing:
         print(
             f"vxlab: cannot check the files, missing: {', '.join(missing)} (install them: see README, set-up)",
             file=sys.stderr,
         )
         return 3
-    verdicts = check_machines(machines, lab)
+    verdicts = check_machines(machines, lab) + check_vm_plans(vm_plans(lab), lab)
     for verdict in verdicts:
         print(verdict.line())
     failed = sum(not v.ok for v in verdicts)
