@@ -1,5 +1,6 @@
 """vxlab: one class group's VXLAN/OVS/LXD lab (see README)."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -8,6 +9,7 @@ import pulumi_libvirt as libvirt
 
 from components import HostSwitch, HostSwitchArgs, RouterVM, RouterVMArgs, TenantVM, TenantVMArgs
 from components.config import load_checked_lab
+from vxlab import hostcheck
 from vxlab.errors import ConfigError
 from vxlab.naming import stack_label
 from vxlab.outputs import lab_outputs
@@ -21,6 +23,12 @@ except ConfigError as err:
     # One line naming the key, and no resource registered.
     raise pulumi.RunError(err.line()) from None
 
+refusal = hostcheck.host_refusal(lab, pulumi.get_stack())
+if refusal and not pulumi.runtime.is_dry_run():
+    raise pulumi.RunError(refusal)  # before `up` changes anything on a host that cannot run the lab
+if refusal:
+    pulumi.log.warn(refusal)
+
 label = stack_label(lab.group)
 private_key = pulumi.Config("vxlab").require_secret("ssh_private_key")
 machines = {m.name: m for m in render_lab(lab)}
@@ -28,15 +36,19 @@ plans = {p.name: p for p in vm_plans(lab)}
 hypervisor = libvirt.Provider(f"{label}-libvirt", uri=lab.hypervisor.libvirt_uri)
 
 
-def ssh(vm: str) -> command.remote.ConnectionArgs:
-    return command.remote.ConnectionArgs(
-        host=plans[vm].ssh_host,
-        port=plans[vm].ssh_port,
-        user="root",
-        private_key=private_key,
-        dial_error_limit=90,
-        per_dial_timeout=10,
-    )
+def ssh(vm: str) -> Callable[[pulumi.Input[str]], command.remote.ConnectionArgs]:
+    def connect(host_key: pulumi.Input[str]) -> command.remote.ConnectionArgs:
+        return command.remote.ConnectionArgs(
+            host=plans[vm].ssh_host,
+            port=plans[vm].ssh_port,
+            user="root",
+            private_key=private_key,
+            host_key=host_key,
+            dial_error_limit=90,
+            per_dial_timeout=10,
+        )
+
+    return connect
 
 
 switch = HostSwitch(f"{label}-switch", HostSwitchArgs(lab, machines["host"], private_key))
@@ -58,3 +70,10 @@ for t in lab.tenants.values():
 
 for key, value in lab_outputs(lab).items():
     pulumi.export(key, value)
+# The VMs' pinned SSH host keys, as a known_hosts file for `vxlab check --known-hosts`.
+pulumi.export(
+    "known_hosts",
+    pulumi.Output.all(router.vm.known_host, *[t.vm.known_host for t in tenants]).apply(
+        lambda lines: "\n".join(lines) + "\n"
+    ),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -21,7 +22,8 @@ class RouterVMArgs:
     plan: VmPlan
     machine: Machine
     provider: libvirt.Provider
-    connection: command.remote.ConnectionArgs
+    # The engine's SSH to the VM, given the host key the VM is made with (pinned, not trusted on first use).
+    connect: Callable[[pulumi.Input[str]], command.remote.ConnectionArgs]
     switch: pulumi.Resource  # the domain needs its tap
 
 
@@ -33,6 +35,7 @@ class RouterVM(pulumi.ComponentResource):
             LabVMArgs(args.lab, args.plan, args.provider, after=[args.switch]),
             pulumi.ResourceOptions(parent=self),
         )
-        self.steps = remote_steps(router_steps(args.machine), args.connection, self, name, [self.vm.domain])
+        connection = args.connect(self.vm.host_public_key)
+        self.steps = remote_steps(router_steps(args.machine), connection, self, name, [self.vm.domain])
         self.network = self.steps["file:/etc/network/interfaces"]
         self.register_outputs({"domain": self.vm.domain.name})

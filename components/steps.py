@@ -55,6 +55,11 @@ def local_steps(steps: Sequence[Step], parent: pulumi.Resource, prefix: str) -> 
             triggers=list(step.triggers) or None,
             interpreter=["/bin/bash", "-c"],
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[made[name] for name in step.after]),
+            logging=command.local.Logging.STDERR if step.secret_output else None,
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[made[name] for name in step.after],
+                additional_secret_outputs=["stdout"] if step.secret_output else None,
+            ),
         )
     return made

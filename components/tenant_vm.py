@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -24,7 +24,8 @@ class TenantVMArgs:
     plan: VmPlan
     machines: dict[str, Machine]  # every rendered machine, by name: the tenant's and its containers'
     provider: libvirt.Provider
-    connection: command.remote.ConnectionArgs
+    # The engine's SSH to the VM, given the host key the VM is made with (pinned, not trusted on first use).
+    connect: Callable[[pulumi.Input[str]], command.remote.ConnectionArgs]
     switch: pulumi.Resource  # the domain needs its tap
     underlay: Sequence[pulumi.Resource] = field(default_factory=list)  # what its steps wait for (the router)
     previous_vm: pulumi.Resource | None = None  # the domain made before this one (see LabVMArgs.after)
@@ -39,9 +40,10 @@ class TenantVM(pulumi.ComponentResource):
             LabVMArgs(lab, args.plan, args.provider, after=[args.switch, *filter(None, [args.previous_vm])]),
             pulumi.ResourceOptions(parent=self),
         )
+        connection = args.connect(self.vm.host_public_key)
         vm_steps = tenant_steps(lab, args.machines[tenant.name])
-        self.steps = remote_steps(vm_steps, args.connection, self, name, [self.vm.domain, *args.underlay])
-        self.lxd_steps = remote_steps(lxd_steps(lab), args.connection, self, name, known=self.steps)
+        self.steps = remote_steps(vm_steps, connection, self, name, [self.vm.domain, *args.underlay])
+        self.lxd_steps = remote_steps(lxd_steps(lab), connection, self, name, known=self.steps)
         credentials = self.lxd_steps["lxd-client"]
         self.lxd = lxd_provider(f"{name}-lxd", tenant.name, lxd_endpoint(lab, tenant), credentials, self)
         self.containers = lxd_containers(

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
+import pulumi_command as command
 import pulumi_libvirt as libvirt
 
 from components.steps import local_steps
 from vxlab.domain import kernel_cmdlines
 from vxlab.model import Lab
-from vxlab.naming import stack_label
-from vxlab.provision import VmPlan, cloud_init_seed_step
+from vxlab.provision import VmPlan, cloud_init_seed_step, host_key_step, known_hosts_name, seed_folder
 
 
 @dataclass
@@ -26,11 +26,6 @@ class LabVMArgs:
     # on one connection (measured here: no libvirt call returned for 10 minutes), so the lab's
     # VMs are made one after another (about a second each).
     after: Sequence[pulumi.Resource] = ()
-
-
-def seed_folder(lab: Lab) -> str:
-    """Where the engine's machine keeps the group's cloud-init seed images until they are uploaded."""
-    return str(Path.home() / ".cache" / "vxlab" / "cloud-init" / stack_label(lab.group))
 
 
 class LabVM(pulumi.ComponentResource):
@@ -47,8 +42,28 @@ class LabVM(pulumi.ComponentResource):
         super().__init__("vxlab:index:LabVM", name, None, opts)
         lab, plan = args.lab, args.plan
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        step, iso = cloud_init_seed_step(plan, seed_folder(lab))
-        self.seed_image = local_steps([step], self, name)[step.name]
+        folder = seed_folder(lab)
+        key_step = host_key_step(plan, folder)
+        self.host_key = local_steps([key_step], self, name)[key_step.name]
+        # The seed carries the host key, so it is built once the key exists (a secret until then).
+        seed = self.host_key.stdout.apply(lambda out: cloud_init_seed_step(plan, folder, json.loads(out)))
+        step = seed.apply(lambda s: s[0])
+        self.seed_image = command.local.Command(
+            f"{name}-cloud-init-seed",
+            create=step.apply(lambda s: s.create),
+            delete=step.apply(lambda s: s.delete),
+            stdin=step.apply(lambda s: s.stdin or ""),
+            interpreter=["/bin/bash", "-c"],
+            add_previous_output_in_env=False,
+            logging=command.local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.host_key]),
+        )
+        # The image's path names its content by digest only: nothing secret to hide in a diff.
+        iso = pulumi.Output.unsecret(seed.apply(lambda s: s[1]))
+        self.host_public_key: pulumi.Output[str] = pulumi.Output.unsecret(
+            self.host_key.stdout.apply(lambda out: str(json.loads(out)["public"]))
+        )
+        self.known_host = self.host_public_key.apply(lambda key: f"{known_hosts_name(plan)} {key}")
         self.volume = libvirt.Volume(
             f"{name}-disk",
             name=f"{plan.name}.qcow2",

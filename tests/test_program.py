@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -298,3 +299,35 @@ def test_render_writes_exactly_the_files_pulumi_up_installs(stack: str) -> None:
 
     rendered = {(m.name, f.path) for m in render_lab(load_lab(PROJECT, stack)) for f in m.files}
     assert rendered == installed_files(stack)
+
+
+def test_up_on_a_machine_that_is_not_the_stacks_hypervisor_registers_no_resource() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT / "tests" / "mock_program.py"),
+            "dev",
+            'hypervisor={"bridge": "dsw-none", "uplink": "vxlab-none0"}',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, "VXLAB_MOCK_HOST_CHECK": "1"},
+    )
+    result = json.loads(proc.stdout)
+    assert result["error"].startswith("Pulumi.dev.yaml: this machine is not the hypervisor the stack describes: ")
+    assert "no interface vxlab-none0" in result["error"]
+    assert [r["type"] for r in result["resources"]] == ["pulumi:pulumi:Stack"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_engine_ssh_to_a_vm_pins_its_host_key(stack: str) -> None:
+    from tests.mock_program import HOST_KEY
+
+    pinned = json.loads(HOST_KEY)["public"]
+    # The connection holds the private key: it is a secret, its value under "value".
+    keys = {
+        r["inputs"]["connection"]["value"]["hostKey"] for r in resources(stack) if r["type"] == "command:remote:Command"
+    }
+    assert keys == {pinned}

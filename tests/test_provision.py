@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from vxlab.provision import VmPlan, detached, file_step
+from tests.conftest import PROJECT
+from vxlab.provision import detached, file_step
 from vxlab.render import RenderedFile
 
 CONTENT = "auto lo\niface lo inet loopback\n"
@@ -92,46 +95,90 @@ def test_host_steps_own_the_group_folder_only_in_namespace_mode() -> None:
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, VmPlan]:
+def host_key(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A host key made by the real step, as `pulumi up` makes it."""
+    from vxlab.load import build_lab
+    from vxlab.provision import host_key_step, vm_plans
+
+    step = host_key_step(vm_plans(build_lab({}))[0], str(tmp_path_factory.mktemp("keys")))
+    out = subprocess.run(["/bin/bash", "-c", step.create], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory, host_key: dict[str, str]) -> tuple[Path, dict[str, str]]:
     from vxlab.load import build_lab
     from vxlab.provision import cloud_init_seed_step, vm_plans
 
     plan = vm_plans(build_lab({}))[0]
     folder = tmp_path_factory.mktemp("seed") / "vxlab-g00"
-    step, iso = cloud_init_seed_step(plan, str(folder))
+    step, iso = cloud_init_seed_step(plan, str(folder), host_key)
     subprocess.run(["/bin/bash", "-c", step.create], input=step.stdin, text=True, check=True)
-    return Path(iso), plan
+    return Path(iso), json.loads(step.stdin or "{}")
 
 
 @pytest.mark.parametrize("name", ["user-data", "meta-data", "network-config"])
-def test_seed_image_carries_each_nocloud_file(seed: tuple[Path, VmPlan], name: str) -> None:
-    iso, plan = seed
+def test_seed_image_carries_each_nocloud_file(seed: tuple[Path, dict[str, str]], name: str) -> None:
+    iso, files = seed
     out = subprocess.run(
         ["isoinfo", "-i", str(iso), "-R", "-x", f"/{name}"], capture_output=True, text=True, check=True
     ).stdout
-    assert out == plan.seed_files()[name]
+    assert out == files[name]
 
 
-def test_seed_image_is_labelled_cidata(seed: tuple[Path, VmPlan]) -> None:
+def test_seed_user_data_gives_the_vm_its_pinned_host_key_only(
+    seed: tuple[Path, dict[str, str]], host_key: dict[str, str]
+) -> None:
+    doc = yaml.safe_load(seed[1]["user-data"])
+    assert doc["ssh_keys"] == {"ed25519_private": host_key["private"], "ed25519_public": host_key["public"]}
+    assert doc["ssh_deletekeys"] is True and doc["ssh_genkeytypes"] == []
+
+
+def test_seed_user_data_is_still_cloud_config(seed: tuple[Path, dict[str, str]]) -> None:
+    assert seed[1]["user-data"].startswith("#cloud-config\n# Managed by vxlab")
+
+
+def test_host_key_step_pins_the_key_for_the_vms_ssh_endpoint(tmp_path: Path) -> None:
+    from vxlab.load import load_lab
+    from vxlab.provision import host_key_step, vm_plans
+
+    plan = vm_plans(load_lab(PROJECT, "ci"))[0]
+    step = host_key_step(plan, str(tmp_path))
+    key = json.loads(
+        subprocess.run(["/bin/bash", "-c", step.create], capture_output=True, text=True, check=True).stdout
+    )
+    pinned = (tmp_path / f"{plan.name}.known_hosts").read_text()
+    assert pinned == f"[127.0.0.1]:23900 {key['public'].rsplit(' ', 1)[0]}\n"
+    subprocess.run(["/bin/bash", "-c", step.delete], check=True)
+    assert not tmp_path.exists()
+
+
+def test_seed_image_is_labelled_cidata(seed: tuple[Path, dict[str, str]]) -> None:
     out = subprocess.run(["isoinfo", "-d", "-i", str(seed[0])], capture_output=True, text=True, check=True).stdout
     assert "Volume id: cidata" in out
 
 
-def test_seed_image_name_follows_its_content(seed: tuple[Path, VmPlan]) -> None:
+def test_seed_image_name_follows_its_content(seed: tuple[Path, dict[str, str]], host_key: dict[str, str]) -> None:
     from dataclasses import replace
 
-    from vxlab.provision import cloud_init_seed_step
-
-    iso, plan = seed
-    _, other = cloud_init_seed_step(replace(plan, user_data=plan.user_data + "# changed\n"), str(iso.parent))
-    assert other != str(iso) and Path(other).parent == iso.parent
-
-
-def test_seed_step_delete_removes_the_image_and_its_empty_folder(tmp_path: Path) -> None:
     from vxlab.load import build_lab
     from vxlab.provision import cloud_init_seed_step, vm_plans
 
-    step, _ = cloud_init_seed_step(vm_plans(build_lab({}))[0], str(tmp_path / "g"))
+    iso = seed[0]
+    plan = vm_plans(build_lab({}))[0]
+    _, other = cloud_init_seed_step(
+        replace(plan, user_data=plan.user_data.replace("ssh_pwauth: false", "ssh_pwauth: true")),
+        str(iso.parent),
+        host_key,
+    )
+    assert other != str(iso) and Path(other).parent == iso.parent
+
+
+def test_seed_step_delete_removes_the_image_and_its_empty_folder(tmp_path: Path, host_key: dict[str, str]) -> None:
+    from vxlab.load import build_lab
+    from vxlab.provision import cloud_init_seed_step, vm_plans
+
+    step, _ = cloud_init_seed_step(vm_plans(build_lab({}))[0], str(tmp_path / "g"), host_key)
     subprocess.run(["/bin/bash", "-c", step.create], input=step.stdin, text=True, check=True)
     subprocess.run(["/bin/bash", "-c", step.delete], check=True)
     assert not (tmp_path / "g").exists()

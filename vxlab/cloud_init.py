@@ -61,6 +61,22 @@ def user_data(lab: Lab, vm_name: str, label: str, managed: str, bootstrap_interf
     return _dump(document, f"#cloud-config\n# {managed}\n")
 
 
+def with_host_key(user_data: str, private: str, public: str) -> str:
+    """The user-data with the VM's SSH host key: the image's keys are deleted, no other type is
+    made, so the pinned key is the only one the VM's sshd offers."""
+    lines = user_data.splitlines(keepends=True)
+    header = "".join(line for line in lines[: next(i for i, x in enumerate(lines) if not x.startswith("#"))])
+    document = yaml.safe_load(user_data)
+    document.update(
+        {
+            "ssh_deletekeys": True,
+            "ssh_genkeytypes": [],
+            "ssh_keys": {"ed25519_private": private, "ed25519_public": public},
+        }
+    )
+    return _dump(document, header)
+
+
 def network_config(managed: str) -> str:
     """The network is configured by /etc/network/interfaces (user-data), not by cloud-init."""
     return _dump({"network": {"config": "disabled"}}, f"# {managed}\n")

@@ -76,13 +76,15 @@ def lab_defaults(group: int) -> dict[str, Any]:
             "ssh_forward_base": None,
             "mac_prefix": "ba:ad:ca:fe",
         },
+        # What scripts/build-images makes and scripts/lab-host puts in its pool: the seed's own
+        # image and images:debian/12 are not at hand (that server no longer serves LXD clients).
         "images": {
-            "pool": "default",
-            "master": "debian-testing-amd64.qcow2",
-            "container_image": "images:debian/12",
-            "container_tarball": None,
-            "kernel": None,
-            "initrd": None,
+            "pool": "vxlab",
+            "master": "vxlab-bookworm.qcow2",
+            "container_image": "vxlab-dhcp",
+            "container_tarball": "/var/lib/vxlab/images/container.tar.gz",
+            "kernel": "/var/lib/vxlab/images/current/vmlinuz",
+            "initrd": "/var/lib/vxlab/images/current/initrd.img",
             "cmdline": "root=/dev/vda rw console=ttyS0",
         },
         "lab_user": {"name": "etu", "ssh_public_key": DEFAULT_SSH_KEY},

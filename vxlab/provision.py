@@ -13,7 +13,7 @@ import json
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from vxlab import cloud_init
 from vxlab.model import Lab, Tenant
@@ -82,12 +82,48 @@ _WRITE_FILES = (
 )
 
 
-def cloud_init_seed_step(plan: VmPlan, folder: str) -> tuple[Step, str]:
-    """The VM's cloud-init seed image, built on the machine that runs Pulumi (as the libvirt
-    provider's CloudInitDisk would), named by its content; and the image's path. The domain gets
-    it as a plain volume: reading a CloudInitDisk back downloads it over a libvirt stream, and
-    that download can deadlock the provider's connection (see components/vm.py)."""
-    files = plan.seed_files()
+def seed_folder(lab: Lab) -> str:
+    """Where the engine's machine keeps the group's cloud-init seed images until they are
+    uploaded, and the VMs' pinned SSH host keys (`<vm>.known_hosts`)."""
+    return str(Path.home() / ".cache" / "vxlab" / "cloud-init" / stack_label(lab.group))
+
+
+def known_hosts_name(plan: VmPlan) -> str:
+    """How SSH names the VM's endpoint in a known_hosts file."""
+    return plan.ssh_host if plan.ssh_port == 22 else f"[{plan.ssh_host}]:{plan.ssh_port}"
+
+
+# Prints the key pair made in the folder named by the first argument, as JSON.
+_KEY_JSON = (
+    "import json, pathlib, sys; k = pathlib.Path(sys.argv[1], 'key'); "
+    "print(json.dumps({'private': k.read_text(), 'public': k.with_suffix('.pub').read_text().strip()}))"
+)
+
+
+def host_key_step(plan: VmPlan, folder: str) -> Step:
+    """The VM's SSH host key, made once on the machine that runs Pulumi (kept in the state as a
+    secret, handed to the VM by cloud-init) and pinned in `<folder>/<vm>.known_hosts` for the
+    lab's own SSH (vxlab check, drill)."""
+    known = f"{folder}/{plan.name}.known_hosts"
+    create = (
+        f"set -e; mkdir -p {_q(folder)}; t=$(mktemp -d); trap 'rm -rf \"$t\"' EXIT; "
+        f'ssh-keygen -q -t ed25519 -N "" -C {_q(plan.name)} -f "$t/key"; '
+        f"printf '%s %s\\n' {_q(known_hosts_name(plan))} \"$(cut -d' ' -f1,2 \"$t/key.pub\")\" > {_q(known)}; "
+        f'python3 -c {_q(_KEY_JSON)} "$t"'
+    )
+    delete = f"rm -f {_q(known)}; [ ! -d {_q(folder)} ] || rmdir --ignore-fail-on-non-empty {_q(folder)}"
+    return Step(name="ssh-host-key", create=create, delete=delete, secret_output=True)
+
+
+def cloud_init_seed_step(plan: VmPlan, folder: str, host_key: dict[str, str]) -> tuple[Step, str]:
+    """The VM's cloud-init seed image with its host key, built on the machine that runs Pulumi
+    (as the libvirt provider's CloudInitDisk would), named by its content; and the image's path.
+    The domain gets it as a plain volume: reading a CloudInitDisk back downloads it over a
+    libvirt stream, and that download can deadlock the provider's connection (see components/vm.py)."""
+    files = {
+        **plan.seed_files(),
+        "user-data": cloud_init.with_host_key(plan.user_data, host_key["private"], host_key["public"]),
+    }
     iso = f"{folder}/{plan.name}-{digest(json.dumps(files, sort_keys=True))}.iso"
     create = (
         f"set -e; mkdir -p {_q(folder)}; t=$(mktemp -d); trap 'rm -rf \"$t\"' EXIT; "

@@ -8,8 +8,29 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from vxlab.errors import ConfigError
 from vxlab.model import Lab
-from vxlab.provision import vm_plans
+from vxlab.provision import seed_folder, vm_plans
+
+
+def pinned_host_keys(lab: Lab, known_hosts: Path | None = None) -> str:
+    """The VMs' pinned host keys: the file given, or what `pulumi up` pinned on this machine."""
+    if known_hosts is not None:
+        try:
+            return known_hosts.read_text()
+        except OSError as exc:
+            raise ConfigError(
+                "--known-hosts", f"cannot read {known_hosts} ({exc.strerror})", "name a readable file"
+            ) from None
+    folder = Path(seed_folder(lab))
+    pinned = "".join(p.read_text() for p in sorted(folder.glob("*.known_hosts")))
+    if not pinned:
+        raise ConfigError(
+            "--known-hosts",
+            f"no pinned host key of the lab's VMs in {folder}",
+            "run it where `pulumi up` ran, or pass --known-hosts FILE (scripts/pulumi stack output known_hosts > FILE)",
+        )
+    return pinned
 
 
 @dataclass(frozen=True)
@@ -24,14 +45,17 @@ class Result:
 
 
 class LabShell:
-    """Reaches every machine of one lab with the lab's SSH key, as root."""
+    """Reaches every machine of one lab with the lab's SSH key, as root, trusting only the host
+    keys `pulumi up` pinned."""
 
-    def __init__(self, lab: Lab, key: Path) -> None:
+    def __init__(self, lab: Lab, key: Path, known_hosts: Path | None = None) -> None:
         self.lab = lab
         self.key = key
         self.endpoints = {p.name: (p.ssh_host, p.ssh_port) for p in vm_plans(lab)}
         self.tenant_of = {c: t.name for t in lab.tenants.values() for c in (t.dhcp_server.name, *t.clients)}
         self._control = tempfile.TemporaryDirectory(prefix="vxlab-ssh-")
+        self.known_hosts = Path(self._control.name) / "known_hosts"
+        self.known_hosts.write_text(pinned_host_keys(lab, known_hosts))
 
     def close(self) -> None:
         for vm, (host, _) in self.endpoints.items():
@@ -53,9 +77,11 @@ class LabShell:
             "-p",
             str(port),
             "-o",
-            "StrictHostKeyChecking=no",
+            "StrictHostKeyChecking=yes",
             "-o",
-            "UserKnownHostsFile=/dev/null",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "HostKeyAlgorithms=ssh-ed25519",
             "-o",
             "BatchMode=yes",
             "-o",

@@ -6,10 +6,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vxlab.cli import check, docs, drill, render, validate
+from vxlab.cli import check, docs, drill, preflight, render, validate
 from vxlab.errors import ConfigError
 
-VERBS = {"render": render, "validate": validate, "docs": docs, "check": check, "drill": drill}
+VERBS = {
+    "render": render,
+    "validate": validate,
+    "preflight": preflight,
+    "docs": docs,
+    "check": check,
+    "drill": drill,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,13 @@ def add_key_arg(parser: argparse.ArgumentParser) -> None:
         default=Path(os.environ.get("VXLAB_SSH_KEY", "~/.ssh/id_ed25519")),
         help="the lab's SSH private key (default: $VXLAB_SSH_KEY or ~/.ssh/id_ed25519)",
     )
+    parser.add_argument(
+        "--known-hosts",
+        type=Path,
+        default=None,
+        help="the VMs' pinned host keys (default: those `pulumi up` pinned on this machine; "
+        "elsewhere: scripts/pulumi stack output known_hosts > FILE)",
+    )
 
 
 def add_parser(sub: Any) -> None:
@@ -52,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     lab = load_checked_args(args)
     start = time.monotonic()
     outcomes = []
-    with LabShell(lab, args.key.expanduser()) as shell:
+    with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
         for check in lab_checks(lab):
             if check.traffic:
                 shell.container(*check.traffic)

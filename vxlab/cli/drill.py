@@ -21,7 +21,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     lab = load_checked_args(args)
-    with LabShell(lab, args.key.expanduser()) as shell:
+    with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
         report = run_drill(shell, lab)
     if args.json:
         print(json.dumps(report.as_dict()))
