@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pulumi
 
-from vxlab.cli.common import load_checked
+from vxlab.load import load_checked
 from vxlab.model import Lab
 
 

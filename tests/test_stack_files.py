@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab.cli.common import load_checked
 from vxlab.collisions import check_collisions, hypervisor_of
 from vxlab.errors import ConfigError
-from vxlab.load import build_lab, load_lab
+from vxlab.load import build_lab, load_checked, load_lab
 
 # (case id, stack file text, the start of the line that refuses it)
 BAD_FILES = [

@@ -1,14 +1,18 @@
-"""The load phases: read a stack's config, merge it over the derived defaults, validate.
+"""The load phases: read a stack file, merge it over the derived defaults, validate, check it
+against the project's other stacks.
 
-load_stack_config -> merge over lab_defaults(group) -> schema (pydantic) -> lab rules.
-Each phase stops at the first bad input with a ConfigError naming the config key.
+read_stack_file -> load_stack_config -> derive(group, stated) -> schema (pydantic) -> lab rules
+-> collisions. Each phase stops at the first bad input with a ConfigError naming the file and the
+config key. `vxlab` verbs and `pulumi up` (components/config.py) all go through `load_checked`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -16,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from vxlab.collisions import check_collisions
 from vxlab.defaults import derive
 from vxlab.errors import NAMESPACE, ConfigError, config_key
 from vxlab.model import PATTERN_WORDS, Lab
@@ -259,3 +264,39 @@ def load_lab(project_dir: Path, stack: str) -> Lab:
         return build_lab(load_stack_config(project_dir, stack))
     except ConfigError as err:
         raise err.in_stack(stack) from None
+
+
+# Leave other stacks whose files are broken out of the collision check (documented in README).
+SKIP_BROKEN_ENV = "VXLAB_SKIP_BROKEN_STACKS"
+
+
+def _warn(message: str) -> None:
+    print(f"vxlab: warning: {message}", file=sys.stderr)
+
+
+def load_checked(
+    project: Path, stack: str, skip_broken: bool | None = None, warn: Callable[[str], None] = _warn
+) -> Lab:
+    """Load one stack, then check it against every other stack of the project. Another stack's
+    broken file stops the check (collisions against it cannot be ruled out) unless the user
+    chose to skip it. The one loading path of every verb and of `pulumi up`."""
+    if skip_broken is None:
+        skip_broken = os.environ.get(SKIP_BROKEN_ENV, "") not in ("", "0")
+    lab = load_lab(project, stack)
+    others: dict[str, Lab] = {}
+    for other in list_stacks(project):
+        if other == stack:
+            continue
+        try:
+            others[other] = load_lab(project, other)
+        except ConfigError as err:
+            if not skip_broken:
+                raise ConfigError(
+                    "",
+                    f"another stack file is broken, so collisions against it cannot be checked ({err.line()})",
+                    f"fix or remove Pulumi.{other}.yaml, or skip it: --skip-broken-stacks or {SKIP_BROKEN_ENV}=1",
+                    stack,
+                ) from None
+            warn(f"collisions against stack {other} not checked: {err.line()}")
+    check_collisions({stack: lab, **others})
+    return lab
