@@ -38,6 +38,9 @@ def remote_steps(
             opts=pulumi.ResourceOptions(
                 parent=parent,
                 depends_on=needs,
+                # Undo, then redo: the old delete run after the new create would undo the new one
+                # (restore the original file, take the switch down).
+                delete_before_replace=True,
                 additional_secret_outputs=["stdout"] if step.secret_output else None,
             ),
         )
@@ -59,6 +62,7 @@ def local_steps(steps: Sequence[Step], parent: pulumi.Resource, prefix: str) -> 
             opts=pulumi.ResourceOptions(
                 parent=parent,
                 depends_on=[made[name] for name in step.after],
+                delete_before_replace=True,
                 additional_secret_outputs=["stdout"] if step.secret_output else None,
             ),
         )

@@ -79,6 +79,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 "dependencies": list(request.dependencies),
                 "provider": request.provider,
                 "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                "deleteBeforeReplace": request.deleteBeforeReplace,
                 "inputs": json_format.MessageToDict(request.object),
             }
         )

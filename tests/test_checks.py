@@ -112,3 +112,13 @@ def test_conntrack_checks_make_their_own_traffic_from_the_master_side(dev_lab: L
     check = next(c for c in lab_checks(dev_lab) if c.name.startswith(f"IPv{family} conntrack"))
     probe = dev_lab.internet.probe4 if family == 4 else dev_lab.internet.probe6
     assert check.traffic == (dev_lab.master().clients[0], f"ping -{family} -c 3 -i 0.2 -W 2 {probe}")
+
+
+@pytest.mark.parametrize(
+    ("address", "inside"),
+    [("192.0.2.9", False), ("192.0.2.10", True), ("192.0.2.50", True), ("192.0.2.90", True), ("192.0.2.100", False)],
+)
+def test_drill_compares_leases_with_the_range_as_addresses(dev_lab: Lab, address: str, inside: bool) -> None:
+    from vxlab.drill import in_lease_range
+
+    assert in_lease_range(dev_lab, [address]) == ([address] if inside else [])

@@ -331,3 +331,19 @@ def test_the_engine_ssh_to_a_vm_pins_its_host_key(stack: str) -> None:
         r["inputs"]["connection"]["value"]["hostKey"] for r in resources(stack) if r["type"] == "command:remote:Command"
     }
     assert keys == {pinned}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_replaced_step_is_undone_before_it_is_redone(stack: str) -> None:
+    steps = [r for r in resources(stack) if r["type"] in COMMANDS and not r["name"].endswith("-cloud-init-seed")]
+    assert steps and all(r["deleteBeforeReplace"] for r in steps)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_drift_repairs_name_resources_the_program_registers(stack: str) -> None:
+    from vxlab.drift import expected_state
+    from vxlab.load import load_lab
+
+    urns = {r["urn"] for r in resources(stack)}
+    missing = {e.urn for e in expected_state(load_lab(PROJECT, stack), stack)} - urns
+    assert missing == set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass
+from ipaddress import IPv4Address
 from itertools import pairwise
 from typing import Any
 
@@ -37,6 +38,12 @@ class DrillReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def in_lease_range(lab: Lab, addresses: list[str]) -> list[str]:
+    """The addresses inside the DHCP pool, compared as addresses (as text, 10.0.7.9 sorts
+    between 10.0.7.10 and 10.0.7.90)."""
+    return [a for a in addresses if lab.dhcp.range_start <= IPv4Address(a) <= lab.dhcp.range_end]
 
 
 def bound(lab: Lab) -> float:
@@ -103,7 +110,7 @@ def run_drill(shell: LabShell, lab: Lab) -> DrillReport:
     shell.vm(old.name, f"iptables -D {rule}")
     restored = time.monotonic()
     failback = _wait_vips(shell, lab, old, restored)
-    in_range = [a for a in lease if str(lab.dhcp.range_start) <= a <= str(lab.dhcp.range_end)]
+    in_range = in_lease_range(lab, lease)
     limit = bound(lab)
     return DrillReport(
         old_master=old.name,

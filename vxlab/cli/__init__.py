@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vxlab.cli import check, docs, drill, preflight, render, validate
+from vxlab.cli import check, docs, drift, drill, preflight, render, validate
 from vxlab.errors import ConfigError
 
 VERBS = {
@@ -16,6 +16,7 @@ VERBS = {
     "docs": docs,
     "check": check,
     "drill": drill,
+    "drift": drift,
 }
 
 
