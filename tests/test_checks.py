@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any
 
 import pytest
 
@@ -91,11 +92,60 @@ def test_ping_gap_is_the_longest_silence_minus_the_interval() -> None:
         )
         + "\n--- 9.9.9.9 ping statistics ---\n80 packets transmitted, 5 received, 93% packet loss\n"
     )
-    assert ping_gap(out) == (3.45, 75)
+    assert ping_gap(out, interval=0.05) == (3.45, 75)
 
 
-def test_drill_bound_follows_the_seed_timers(dev_lab: Lab) -> None:
-    assert bound(dev_lab) == 7.0
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        # fall 3 x interval 1 s, then Master_Down_Interval of the backup (priority 220):
+        # 3 x 1 + (256 - 220) x 1 / 256 = 3.14 s, plus the 1.5 s margin
+        ("probe-cut", 7.64),
+        ("master-crash", 4.64),
+        ("link-down", 4.64),
+        ("dhcp-peer-down", 30.0),
+    ],
+)
+def test_drill_failover_bound_follows_vrrpv3_and_the_seed_timers(dev_lab: Lab, scenario: str, expected: float) -> None:
+    from vxlab.drill import failover_bound
+
+    assert failover_bound(dev_lab, scenario) == expected
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [("probe-cut", 5.5), ("link-down", 5.5), ("master-crash", 245.5)],  # rise 3 x 1 s + advert 1 s + 1.5 s (+ a boot)
+)
+def test_drill_failback_bound_waits_for_the_check_to_rise(dev_lab: Lab, scenario: str, expected: float) -> None:
+    from vxlab.drill import failback_bound
+
+    assert failback_bound(dev_lab, scenario) == expected
+
+
+def test_the_seeds_scenario_is_the_default_bound(dev_lab: Lab) -> None:
+    assert bound(dev_lab) == 7.64
+
+
+def outcome(scenario: str, failover: float, failures: list[str] | None = None) -> Any:
+    from vxlab.drill import Outcome
+
+    o = Outcome(scenario, "g", "b", 4.64, failover, 1.0, 1.0, 0, 0, 5.5, 3.0, 2.5, 0.1, 0.1, failures=failures or [])
+    o.judge()
+    return o
+
+
+@pytest.mark.parametrize(("failover", "passed"), [(4.0, True), (4.64, True), (4.7, False), (float("inf"), False)])
+def test_a_run_passes_only_within_its_bounds(failover: float, passed: bool) -> None:
+    assert outcome("master-crash", failover).passed is passed
+
+
+def test_runs_are_summarized_min_median_max_with_their_failures() -> None:
+    from vxlab.drill import summarize
+
+    s = summarize([outcome("master-crash", 3.0), outcome("master-crash", 4.0), outcome("master-crash", 9.0)])
+    assert s["master-crash"]["figures"]["failover_s"] == {"min": 3.0, "median": 4.0, "max": 9.0}
+    assert s["master-crash"]["failed_runs"] == 1
+    assert s["master-crash"]["failures"] == ["VIP move 9.0 s > bound 4.64 s"]
 
 
 def test_every_container_is_checked_six_times(dev_lab: Lab) -> None:

@@ -1,16 +1,31 @@
-"""The seed's failover test (7.6), measured.
+"""Faults the lab must survive, measured against the protocol's limits.
 
-Cut the master's IPv4 probe as the seed does (an OUTPUT DROP rule), time on this host's clock
-until both VIPs are on the other tenant, and read the outage a container saw while pinging the
-probes through the gateway every 50 ms; then check RAs and DHCP on the new side, restore and
-time the fail-back. The bound is fall x interval + 3 x advert_int + 1 s.
+Each scenario makes one fault on the VRRP master's side (or the primary DHCP server), measures
+on this host's clock how long the VIPs take to move and what a container on the surviving side
+sees while it pings the probes over IPv4 and IPv6 every 20 ms, then undoes the fault and measures
+the fail-back (pre-emption) the same way. Every figure has a bound computed from the model and
+VRRPv3 (RFC 5798): Master_Down_Interval = 3 x advert_int + Skew_Time, Skew_Time =
+(256 - priority) x advert_int / 256, plus the margin below.
+
+- probe-cut: the seed's 7.6: the master's IPv4 probe dropped (OUTPUT DROP), then allowed.
+- master-crash: the master VM killed (`virsh destroy`), then started again.
+- link-down: the master's port on the host switch administratively down, then up. The master is
+  cut from the router: its check fails (FAULT, VIPs dropped) and the VXLAN is cut, so the backup
+  stops hearing adverts and becomes master; the master's own containers have no gateway at all
+  until the link is back.
+- dhcp-peer-down: the primary DHCP container stopped: a client renews and a new client (a fresh
+  MAC) gets a lease from the secondary (ISC failover, COMMUNICATIONS-INTERRUPTED: it serves every
+  client from its own free pool, and may extend a lease by at most MCLT); then the primary is
+  started again and the pair must return to NORMAL.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
 from itertools import pairwise
 from typing import Any
@@ -18,37 +33,63 @@ from typing import Any
 from vxlab.model import Lab, Tenant
 from vxlab.remote import LabShell
 
-PING_INTERVAL = 0.05
+PING_INTERVAL = 0.02
+# Added to every protocol bound: the host polls the VIPs every 0.1 s over SSH (one round trip
+# to a TCG guest takes up to about 0.5 s) and the guests' timers run on emulated clocks.
+MARGIN_S = 1.5
+# A TCG tenant VM from `virsh start` to its keepalived running (measured on the CI machine:
+# about 60-90 s); fail-back after a crash cannot be quicker than a boot.
+BOOT_ALLOWANCE_S = 240.0
+# DHCP: a renewal or a new lease must complete within this (dhclient retries every few seconds).
+DHCP_BOUND_S = 30.0
+SCENARIOS = ("probe-cut", "master-crash", "link-down", "dhcp-peer-down")
 
 
-@dataclass
-class DrillReport:
-    old_master: str
-    new_master: str
-    bound_s: float
-    failover_s: float
-    failback_s: float
-    gap_ipv4_s: float
-    gap_ipv6_s: float
-    lost_ipv4: int
-    lost_ipv6: int
-    ra_from_new_master: bool
-    dhcp_lease_on_failed_side: str
-    passed: bool
+def skew_time(lab: Lab, priority: int) -> float:
+    return (256 - priority) * lab.vrrp.advert_int / 256
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+
+def master_down_interval(lab: Lab, priority: int) -> float:
+    """How long a backup of `priority` waits without adverts before it becomes master."""
+    return 3 * lab.vrrp.advert_int + skew_time(lab, priority)
+
+
+def failover_bound(lab: Lab, scenario: str) -> float:
+    """The longest the VIPs may take to move, and the longest outage the surviving side may see."""
+    backup = lab.peer_of(lab.master()).vrrp_priority
+    c = lab.vrrp.check
+    if scenario == "probe-cut":  # the check must fail `fall` times, then the backup takes over
+        return round(c.fall * c.interval + master_down_interval(lab, backup) + MARGIN_S, 2)
+    if scenario in ("master-crash", "link-down"):  # adverts stop at once
+        return round(master_down_interval(lab, backup) + MARGIN_S, 2)
+    return DHCP_BOUND_S
+
+
+def failback_bound(lab: Lab, scenario: str) -> float:
+    """The longest until the higher priority holds the VIPs again once the fault is undone: its
+    check must rise (and after a crash its VM boot), then it pre-empts at its next advert."""
+    c = lab.vrrp.check
+    rise = c.rise * c.interval + lab.vrrp.advert_int + MARGIN_S
+    if scenario == "master-crash":
+        return round(BOOT_ALLOWANCE_S + rise, 2)
+    return round(rise, 2)
+
+
+def preemption_outage_bound(lab: Lab) -> float:
+    """The outage pre-emption may cause: the old backup drops the VIPs when it hears the higher
+    priority, the master adds them in the same advert interval."""
+    return round(lab.vrrp.advert_int + MARGIN_S, 2)
+
+
+def bound(lab: Lab) -> float:
+    """The seed's scenario (probe-cut) bound."""
+    return failover_bound(lab, "probe-cut")
 
 
 def in_lease_range(lab: Lab, addresses: list[str]) -> list[str]:
     """The addresses inside the DHCP pool, compared as addresses (as text, 10.0.7.9 sorts
     between 10.0.7.10 and 10.0.7.90)."""
     return [a for a in addresses if lab.dhcp.range_start <= IPv4Address(a) <= lab.dhcp.range_end]
-
-
-def bound(lab: Lab) -> float:
-    c = lab.vrrp.check
-    return c.fall * c.interval + 3 * lab.vrrp.advert_int + 1.0
 
 
 def ping_gap(output: str, interval: float = PING_INTERVAL) -> tuple[float, int]:
@@ -62,72 +103,313 @@ def ping_gap(output: str, interval: float = PING_INTERVAL) -> tuple[float, int]:
     return round(max(gap - interval, 0.0), 3), lost
 
 
+@dataclass
+class Outcome:
+    """One run of one scenario: the figures, their bounds, and what failed."""
+
+    scenario: str
+    old_master: str
+    new_master: str
+    failover_bound_s: float
+    failover_s: float
+    outage_ipv4_s: float
+    outage_ipv6_s: float
+    lost_ipv4: int
+    lost_ipv6: int
+    failback_bound_s: float
+    failback_s: float
+    failback_outage_bound_s: float
+    failback_outage_ipv4_s: float
+    failback_outage_ipv6_s: float
+    notes: dict[str, Any] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def judge(self) -> None:
+        """Each figure against its bound; a scenario's own findings were added to failures already."""
+        for name, value, limit in (
+            ("VIP move", self.failover_s, self.failover_bound_s),
+            ("IPv4 outage", self.outage_ipv4_s, self.failover_bound_s),
+            ("IPv6 outage", self.outage_ipv6_s, self.failover_bound_s),
+            ("fail-back", self.failback_s, self.failback_bound_s),
+            ("IPv4 fail-back outage", self.failback_outage_ipv4_s, self.failback_outage_bound_s),
+            ("IPv6 fail-back outage", self.failback_outage_ipv6_s, self.failback_outage_bound_s),
+        ):
+            if value > limit:
+                self.failures.append(f"{name} {value} s > bound {limit} s")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed}
+
+
+FIGURES = (
+    "failover_s",
+    "outage_ipv4_s",
+    "outage_ipv6_s",
+    "lost_ipv4",
+    "lost_ipv6",
+    "failback_s",
+    "failback_outage_ipv4_s",
+    "failback_outage_ipv6_s",
+)
+
+
+def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
+    """Per scenario: min/median/max of every figure over the runs, and the failures."""
+    out: dict[str, Any] = {}
+    for scenario in dict.fromkeys(o.scenario for o in outcomes):
+        runs = [o for o in outcomes if o.scenario == scenario]
+        figures = {}
+        for name in FIGURES:
+            values = [getattr(o, name) for o in runs]
+            figures[name] = {"min": min(values), "median": statistics.median(values), "max": max(values)}
+        out[scenario] = {
+            "runs": len(runs),
+            "failed_runs": sum(not o.passed for o in runs),
+            "failover_bound_s": runs[0].failover_bound_s,
+            "failback_bound_s": runs[0].failback_bound_s,
+            "failback_outage_bound_s": runs[0].failback_outage_bound_s,
+            "figures": figures,
+            "failures": [f for o in runs for f in o.failures],
+        }
+    return out
+
+
+# -- the running lab ---------------------------------------------------------------------------
+
+
 def _holds_vips(shell: LabShell, lab: Lab, tenant: Tenant) -> bool:
-    out = shell.vm(tenant.name, f"ip -o addr show dev {lab.segment.svi}").out
+    out = shell.vm(tenant.name, f"ip -o addr show dev {lab.segment.svi}", timeout=10).out
     return all(re.search(rf"inet6? {re.escape(str(a))}/", out) for a in (lab.vrrp.vip4.ip, lab.vrrp.vip6.ip))
 
 
-def _wait_vips(shell: LabShell, lab: Lab, tenant: Tenant, since: float, limit: float = 60.0) -> float:
+def _wait(predicate: Callable[[], bool], since: float, limit: float) -> float:
+    """Seconds from `since` until `predicate` holds, polled every 0.1 s; inf past `limit`."""
     while time.monotonic() - since < limit:
-        if _holds_vips(shell, lab, tenant):
+        if predicate():
             return round(time.monotonic() - since, 2)
         time.sleep(0.1)
     return float("inf")
 
 
-def run_drill(shell: LabShell, lab: Lab) -> DrillReport:
+class _Pings:
+    """A container pinging both probes every 20 ms for `seconds`."""
+
+    def __init__(self, shell: LabShell, lab: Lab, tenant: Tenant, container: str, seconds: float) -> None:
+        self.procs = {
+            family: shell.popen_vm(
+                tenant.name,
+                f"lxc exec {container} -- ping -{family} -D -n -i {PING_INTERVAL} -W 1 -w {int(seconds)} {target}",
+            )
+            for family, target in ((4, lab.internet.probe4), (6, lab.internet.probe6))
+        }
+        self.seconds = seconds
+
+    def gaps(self) -> tuple[tuple[float, int], tuple[float, int]]:
+        out = {f: p.communicate(timeout=self.seconds + 60)[0] for f, p in self.procs.items()}
+        return ping_gap(out[4]), ping_gap(out[6])
+
+
+class _Fault:
+    """One scenario's fault and its undoing, on the master `old`."""
+
+    def __init__(self, shell: LabShell, lab: Lab, old: Tenant) -> None:
+        self.shell, self.lab, self.old = shell, lab, old
+
+    def make(self) -> None:
+        raise NotImplementedError
+
+    def undo(self) -> None:
+        raise NotImplementedError
+
+
+class _ProbeCut(_Fault):
+    rule = ""
+
+    def make(self) -> None:
+        self.rule = f"OUTPUT -d {self.lab.internet.probe4}/32 -j DROP"
+        self.shell.vm(self.old.name, f"iptables -A {self.rule}")
+
+    def undo(self) -> None:
+        self.shell.vm(self.old.name, f"iptables -D {self.rule}")
+
+
+class _MasterCrash(_Fault):
+    def make(self) -> None:
+        self.shell.host(f"virsh -c {self.lab.hypervisor.libvirt_uri} destroy {self.old.name}")
+
+    def undo(self) -> None:
+        self.shell.host(f"virsh -c {self.lab.hypervisor.libvirt_uri} start {self.old.name}")
+
+
+class _LinkDown(_Fault):
+    def _port(self, state: str) -> None:
+        self.shell.host(f"ovs-ofctl mod-port {self.lab.hypervisor.bridge} tap{self.old.tap} {state}")
+
+    def make(self) -> None:
+        self._port("down")
+
+    def undo(self) -> None:
+        self._port("up")
+
+
+FAULTS: dict[str, type[_Fault]] = {"probe-cut": _ProbeCut, "master-crash": _MasterCrash, "link-down": _LinkDown}
+
+
+def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     old = lab.master()
     new = lab.peer_of(old)
-    if not _holds_vips(shell, lab, old):
-        raise RuntimeError(f"{old.name} does not hold the VIPs before the drill: run `vxlab check` first")
-    probe4, probe6 = lab.internet.probe4, lab.internet.probe6
     watcher = new.clients[0]
-    duration = int(bound(lab) * 3 + 10)
-    pings = {
-        family: shell.popen_vm(
-            new.name, f"lxc exec {watcher} -- ping -{family} -D -n -i {PING_INTERVAL} -W 1 -w {duration} {target}"
-        )
-        for family, target in ((4, probe4), (6, probe6))
-    }
-    time.sleep(3)
-    rule = f"OUTPUT -d {probe4}/32 -j DROP"
-    shell.vm(old.name, f"iptables -A {rule}")
-    cut = time.monotonic()
-    failover = _wait_vips(shell, lab, new, cut)
-    outputs = {family: p.communicate(timeout=duration + 30)[0] for family, p in pings.items()}
-    gap4, lost4 = ping_gap(outputs[4])
-    gap6, lost6 = ping_gap(outputs[6])
+    fault = FAULTS[scenario](shell, lab, old)
+    up_bound, back_bound = failover_bound(lab, scenario), failback_bound(lab, scenario)
+    back_outage = preemption_outage_bound(lab)
 
+    pings = _Pings(shell, lab, new, watcher, up_bound * 2 + 8)
+    time.sleep(2)
+    fault.make()
+    cut = time.monotonic()
+    failover = _wait(lambda: _holds_vips(shell, lab, new), cut, up_bound * 2 + 5)
+    (out4, lost4), (out6, lost6) = pings.gaps()
+    notes: dict[str, Any] = {}
+    failures: list[str] = []
+    if scenario == "probe-cut":  # the seed's 7.6 checks on the new side: RAs, and DHCP on the failed side
+        notes.update(_new_side_checks(shell, lab, old, new, failures))
+
+    pings = _Pings(shell, lab, new, watcher, back_bound + 20)
+    time.sleep(2)
+    fault.undo()
+    restored = time.monotonic()
+    failback = _wait(lambda: _holds_vips(shell, lab, old), restored, back_bound + 10)
+    (back4, _), (back6, _) = pings.gaps()
+    if scenario == "master-crash":
+        notes["containers_back"] = _wait(lambda: _containers_running(shell, old), time.monotonic(), 180) != float("inf")
+        if not notes["containers_back"]:
+            failures.append(f"{old.name}'s containers did not come back after the restart")
+    outcome = Outcome(
+        scenario=scenario,
+        old_master=old.name,
+        new_master=new.name,
+        failover_bound_s=up_bound,
+        failover_s=failover,
+        outage_ipv4_s=out4,
+        outage_ipv6_s=out6,
+        lost_ipv4=lost4,
+        lost_ipv6=lost6,
+        failback_bound_s=back_bound,
+        failback_s=failback,
+        failback_outage_bound_s=back_outage,
+        failback_outage_ipv4_s=back4,
+        failback_outage_ipv6_s=back6,
+        notes=notes,
+        failures=failures,
+    )
+    outcome.judge()
+    return outcome
+
+
+def _containers_running(shell: LabShell, tenant: Tenant) -> bool:
+    out = shell.vm(tenant.name, "lxc list --format csv --columns ns", timeout=20).out
+    states = dict(line.split(",", 1) for line in out.splitlines() if "," in line)
+    names = (tenant.dhcp_server.name, *tenant.clients)
+    return all(states.get(n) == "RUNNING" for n in names)
+
+
+def _new_side_checks(shell: LabShell, lab: Lab, old: Tenant, new: Tenant, failures: list[str]) -> dict[str, Any]:
     svi = lab.segment.svi
     new_mac = shell.vm(new.name, f"cat /sys/class/net/{svi}/address").out.strip()
-    shell.container(watcher, f"ping -6 -c 2 -W 2 {probe6}")
+    watcher = new.clients[0]
+    shell.container(watcher, f"ping -6 -c 2 -W 2 {lab.internet.probe6}")
     neigh = shell.container(watcher, f"ip -6 neigh show {lab.vrrp.vip6.ip} dev eth0").out
     ra_ok = bool(new_mac) and new_mac in neigh
     client = old.clients[0]
     shell.container(client, "ifdown --force eth0; ifup eth0", timeout=120)
     lease = re.findall(r"inet ([0-9.]+)/", shell.container(client, "ip -o -4 addr show dev eth0").out)
+    if not ra_ok:
+        failures.append("the VIP's IPv6 neighbour is not the new master")
+    if not in_lease_range(lab, lease):
+        failures.append(f"no lease in the range on the failed side (got {lease or 'none'})")
+    return {"ra_from_new_master": ra_ok, "dhcp_lease_on_failed_side": ", ".join(lease) or "none"}
 
-    shell.vm(old.name, f"iptables -D {rule}")
-    restored = time.monotonic()
-    failback = _wait_vips(shell, lab, old, restored)
-    in_range = in_lease_range(lab, lease)
-    limit = bound(lab)
-    return DrillReport(
-        old_master=old.name,
-        new_master=new.name,
-        bound_s=limit,
-        failover_s=failover,
-        failback_s=failback,
-        gap_ipv4_s=gap4,
-        gap_ipv6_s=gap6,
-        lost_ipv4=lost4,
-        lost_ipv6=lost6,
-        ra_from_new_master=ra_ok,
-        dhcp_lease_on_failed_side=", ".join(lease) or "none",
-        passed=failover <= limit
-        and gap4 <= limit
-        and gap6 <= limit
-        and ra_ok
-        and bool(in_range)
-        and failback != float("inf"),
+
+def _failover_state(shell: LabShell, server: str) -> str:
+    """The DHCP server's own failover state, from its lease file (the last record wins)."""
+    out = shell.container(server, "cat /var/lib/dhcp/dhcpd.leases", timeout=20).out
+    states = re.findall(r"my state ([a-z-]+)", out)
+    return states[-1] if states else "unknown"
+
+
+def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
+    primary = next(t for t in lab.tenants.values() if t.dhcp_server.role == "primary")
+    secondary = lab.peer_of(primary)
+    server = primary.dhcp_server.name
+    client = secondary.clients[0]
+    failures: list[str] = []
+    shell.vm(primary.name, f"lxc stop --force {server}", timeout=120)
+    stopped = time.monotonic()
+    # The secondary notices the peer gone when its connection drops (at once for a stop).
+    interrupted = _wait(
+        lambda: _failover_state(shell, secondary.dhcp_server.name) in ("communications-interrupted", "partner-down"),
+        stopped,
+        DHCP_BOUND_S + 30,
     )
+    start = time.monotonic()
+    shell.container(client, "ifdown --force eth0; ifup eth0", timeout=120)
+    renew = round(time.monotonic() - start, 2)
+    renewed = re.findall(r"inet ([0-9.]+)/", shell.container(client, "ip -o -4 addr show dev eth0").out)
+    # A new client: a fresh MAC on a macvlan beside eth0, asking once.
+    start = time.monotonic()
+    new_client = shell.container(
+        client,
+        "ip link add vxlab-new link eth0 type macvlan && ip link set vxlab-new up && "
+        "dhclient -1 -pf /run/vxlab-new.pid -lf /run/vxlab-new.leases vxlab-new >/dev/null 2>&1; "
+        "ip -o -4 addr show dev vxlab-new; dhclient -r -pf /run/vxlab-new.pid -lf /run/vxlab-new.leases vxlab-new "
+        ">/dev/null 2>&1; ip link del vxlab-new",
+        timeout=120,
+    )
+    new_lease_s = round(time.monotonic() - start, 2)
+    new_lease = re.findall(r"inet ([0-9.]+)/", new_client.out)
+    shell.vm(primary.name, f"lxc start {server}", timeout=120)
+    back = time.monotonic()
+    normal = _wait(lambda: _failover_state(shell, server) == "normal", back, 180)
+    for what, got, took in (("renewal", renewed, renew), ("new client", new_lease, new_lease_s)):
+        if not in_lease_range(lab, got):
+            failures.append(f"{what}: no lease in the range (got {got or 'none'})")
+        elif took > DHCP_BOUND_S:
+            failures.append(f"{what}: took {took} s > {DHCP_BOUND_S} s")
+    outcome = Outcome(
+        scenario="dhcp-peer-down",
+        old_master=server,
+        new_master=secondary.dhcp_server.name,
+        failover_bound_s=DHCP_BOUND_S + 30,
+        failover_s=interrupted,
+        outage_ipv4_s=renew,
+        outage_ipv6_s=0.0,
+        lost_ipv4=0,
+        lost_ipv6=0,
+        failback_bound_s=180.0,
+        failback_s=normal,
+        failback_outage_bound_s=DHCP_BOUND_S,
+        failback_outage_ipv4_s=new_lease_s,
+        failback_outage_ipv6_s=0.0,
+        notes={
+            "mclt_s": lab.dhcp.failover.mclt,
+            "renewed": ", ".join(renewed) or "none",
+            "new_client_lease": ", ".join(new_lease) or "none",
+            "meaning": "failover_s: secondary in communications-interrupted; outage_ipv4_s: renewal; "
+            "failback_outage_ipv4_s: new client's lease; failback_s: primary back to normal",
+        },
+        failures=failures,
+    )
+    outcome.judge()
+    return outcome
+
+
+def run_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
+    if not _holds_vips(shell, lab, lab.master()):
+        raise RuntimeError(f"{lab.master().name} does not hold the VIPs before the drill: run `vxlab check` first")
+    if scenario == "dhcp-peer-down":
+        return _dhcp_scenario(shell, lab)
+    return _vrrp_scenario(shell, lab, scenario)

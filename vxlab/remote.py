@@ -110,6 +110,18 @@ class LabShell:
             return Result(124, "", f"timed out after {timeout} s")
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
+    def host(self, command: str, timeout: float = 120) -> Result:
+        """A command on the hypervisor: this machine, or `hypervisor.ssh_host` as root."""
+        ssh_host = self.lab.hypervisor.ssh_host
+        argv = (
+            ["sh", "-c", command] if ssh_host is None else ["ssh", "-o", "BatchMode=yes", f"root@{ssh_host}", command]
+        )
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return Result(124, "", f"timed out after {timeout} s")
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
     def container(self, name: str, command: str, timeout: float = 120) -> Result:
         return self.vm(self.tenant_of[name], f"lxc exec {name} -- sh -c {shlex.quote(command)}", timeout)
 
