@@ -63,7 +63,8 @@ class LabVM(pulumi.ComponentResource):
         self.host_public_key: pulumi.Output[str] = pulumi.Output.unsecret(
             self.host_key.stdout.apply(lambda out: str(json.loads(out)["public"]))
         )
-        self.known_host = self.host_public_key.apply(lambda key: f"{known_hosts_name(plan)} {key}")
+        # Type and key only, as the pinned file has them (the comment is no part of the key).
+        self.known_host = self.host_public_key.apply(lambda key: " ".join([known_hosts_name(plan), *key.split()[:2]]))
         self.volume = libvirt.Volume(
             f"{name}-disk",
             name=f"{plan.name}.qcow2",
