@@ -169,6 +169,9 @@ DAEMON_CASES = [
     ("lab-user-daemon", nest(("lab_user", "name"), "daemon"), "vxlab:lab_user.name"),
     ("lab-user-systemd", nest(("lab_user", "name"), "systemd-network"), "vxlab:lab_user.name"),
     ("lab-user-underscore", nest(("lab_user", "name"), "_apt"), "vxlab:lab_user.name"),
+    ("advert-below-a-centisecond", nest(("vrrp", "advert_int"), 0.005), "vxlab:vrrp.advert_int"),
+    ("advert-not-in-centiseconds", nest(("vrrp", "advert_int"), 0.123), "vxlab:vrrp.advert_int"),
+    ("advert-above-vrrpv3-maximum", nest(("vrrp", "advert_int"), 41), "vxlab:vrrp.advert_int"),
 ]
 
 # A stated subnet moves what depends on it, unless the subnet cannot hold it.

@@ -99,3 +99,15 @@ def test_keepalived_check_rejects_a_missing_script_user_directory_entry() -> Non
     broken = replace(conf, content=conf.content.replace("interface sw-vlan7", "interface sw-vlan8"))
     verdict = check_file(broken, machine, lab)
     assert not verdict.ok
+
+
+FAST = build_lab({"vrrp": {"advert_int": 0.1, "check": {"fall": 1, "rise": 2}}})
+
+
+@pytest.mark.parametrize("tenant", ["blueTenant", "greenTenant"])
+def test_the_fast_profile_passes_keepalived(tenant: str) -> None:
+    machine = _tenant(FAST, tenant)
+    conf = machine.file("/etc/keepalived/keepalived.conf")
+    assert "advert_int 0.1\n" in conf.content
+    verdict = check_file(conf, machine, FAST)
+    assert verdict.ok, verdict.detail

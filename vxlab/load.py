@@ -221,6 +221,9 @@ _PROBLEMS = {
     "ip_v6_interface": "not an IPv6 address with a prefix length (addr/len)",
     "ip_v4_network": "not an IPv4 subnet (a.b.c.0/len, host bits zero)",
     "ip_v6_network": "not an IPv6 prefix (addr::/len, host bits zero)",
+    "centiseconds": "not a whole number of hundredths of a second",
+    "float_type": "not a number",
+    "float_parsing": "not a number",
     "ip_no_prefix": "an address without its prefix length (write it as address/len)",
     "ip_zone_index": "an address with a zone index (%interface), which no lab file can carry (remove it)",
 }

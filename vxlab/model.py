@@ -36,6 +36,13 @@ def _no_zone(value: IPv6Address | IPv6Interface | IPv6Network) -> IPv6Address | 
     return value
 
 
+def _centiseconds(value: float) -> float:
+    """VRRPv3 carries the advert interval in centiseconds (RFC 5798, 5.2.7)."""
+    if abs(value * 100 - round(value * 100)) > 1e-9:
+        raise PydanticCustomError("centiseconds", "not a whole number of hundredths")
+    return round(value, 2)
+
+
 # Addresses arrive from YAML as strings: parse them even though the models are strict.
 V4Addr = Annotated[IPv4Address, Strict(False)]
 V6Addr = Annotated[IPv6Address, Strict(False), AfterValidator(_no_zone)]
@@ -272,7 +279,12 @@ class Vrrp(Strict_):
     vrid6: Vrid
     vip4: V4If = Field(description="the IPv4 gateway VIP on the shared segment")
     vip6: V6If = Field(description="the IPv6 gateway VIP, link-local (VRRPv3 requires it)")
-    advert_int: int = Field(ge=1, le=40, description="seconds between VRRP adverts (1..40)")
+    advert_int: Annotated[float, Strict(False), AfterValidator(_centiseconds)] = Field(
+        ge=0.01,
+        le=40.95,
+        description="seconds between VRRP adverts, in hundredths (VRRPv3: 0.01..40.95; the seed's 1, "
+        "or 0.1 for sub-second failover)",
+    )
     check: VrrpCheck
 
 
