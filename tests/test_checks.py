@@ -114,7 +114,8 @@ def test_drill_failover_bound_follows_vrrpv3_and_the_seed_timers(dev_lab: Lab, s
 
 @pytest.mark.parametrize(
     ("scenario", "expected"),
-    [("probe-cut", 5.5), ("link-down", 5.5), ("master-crash", 245.5)],  # rise 3 x 1 s + advert 1 s + 1.5 s (+ a boot)
+    # rise 3 x 1 s, then the master's (221) Master_Down_Interval 3 + 35 / 256 s, + 1.5 s (+ a boot)
+    [("probe-cut", 7.64), ("link-down", 7.64), ("master-crash", 247.64)],
 )
 def test_drill_failback_bound_waits_for_the_check_to_rise(dev_lab: Lab, scenario: str, expected: float) -> None:
     from vxlab.drill import failback_bound
@@ -129,7 +130,7 @@ def test_the_seeds_scenario_is_the_default_bound(dev_lab: Lab) -> None:
 def outcome(scenario: str, failover: float, failures: list[str] | None = None) -> Any:
     from vxlab.drill import Outcome
 
-    o = Outcome(scenario, "g", "b", 4.64, failover, 1.0, 1.0, 0, 0, 5.5, 3.0, 2.5, 0.1, 0.1, failures=failures or [])
+    o = Outcome(scenario, "g", "b", 4.64, failover, 1.0, 1.0, 0, 0, 7.64, 3.0, 2.5, 0.1, 0.1, failures=failures or [])
     o.judge()
     return o
 

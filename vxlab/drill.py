@@ -22,6 +22,7 @@ VRRPv3 (RFC 5798): Master_Down_Interval = 3 x advert_int + Skew_Time, Skew_Time 
 from __future__ import annotations
 
 import re
+import select
 import statistics
 import time
 from collections.abc import Callable
@@ -67,9 +68,10 @@ def failover_bound(lab: Lab, scenario: str) -> float:
 
 def failback_bound(lab: Lab, scenario: str) -> float:
     """The longest until the higher priority holds the VIPs again once the fault is undone: its
-    check must rise (and after a crash its VM boot), then it pre-empts at its next advert."""
+    check must rise (and after a crash its VM boot); it is then a backup that ignores the lower
+    priority's adverts (pre-emption) and takes over when its own Master_Down_Interval expires."""
     c = lab.vrrp.check
-    rise = c.rise * c.interval + lab.vrrp.advert_int + MARGIN_S
+    rise = c.rise * c.interval + master_down_interval(lab, lab.master().vrrp_priority) + MARGIN_S
     if scenario == "master-crash":
         return round(BOOT_ALLOWANCE_S + rise, 2)
     return round(rise, 2)
@@ -196,7 +198,9 @@ def _wait(predicate: Callable[[], bool], since: float, limit: float) -> float:
 
 
 class _Pings:
-    """A container pinging both probes every 20 ms for `seconds`."""
+    """A container pinging both probes every 20 ms for `seconds`. `started` waits for the first
+    reply of each: starting a command in a container of a loaded TCG guest can take seconds, and
+    a fault made before the pings run would go unseen."""
 
     def __init__(self, shell: LabShell, lab: Lab, tenant: Tenant, container: str, seconds: float) -> None:
         self.procs = {
@@ -206,10 +210,29 @@ class _Pings:
             )
             for family, target in ((4, lab.internet.probe4), (6, lab.internet.probe6))
         }
+        self.head: dict[int, list[str]] = {4: [], 6: []}
         self.seconds = seconds
 
+    def started(self, limit: float = 60.0) -> bool:
+        deadline = time.monotonic() + limit
+        for family, proc in self.procs.items():
+            assert proc.stdout is not None
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+                if not ready:
+                    continue
+                line = proc.stdout.readline()
+                if not line:
+                    return False
+                self.head[family].append(line)
+                if " bytes from " in line:
+                    break
+            else:
+                return False
+        return True
+
     def gaps(self) -> tuple[tuple[float, int], tuple[float, int]]:
-        out = {f: p.communicate(timeout=self.seconds + 60)[0] for f, p in self.procs.items()}
+        out = {f: "".join(self.head[f]) + p.communicate(timeout=self.seconds + 60)[0] for f, p in self.procs.items()}
         return ping_gap(out[4]), ping_gap(out[6])
 
 
@@ -267,8 +290,10 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     up_bound, back_bound = failover_bound(lab, scenario), failback_bound(lab, scenario)
     back_outage = preemption_outage_bound(lab)
 
-    pings = _Pings(shell, lab, new, watcher, up_bound * 2 + 8)
-    time.sleep(2)
+    pings = _Pings(shell, lab, new, watcher, up_bound * 2 + 30)
+    if not pings.started():
+        raise RuntimeError(f"{watcher} cannot ping the probes before the fault: run `vxlab check` first")
+    time.sleep(1)
     fault.make()
     cut = time.monotonic()
     failover = _wait(lambda: _holds_vips(shell, lab, new), cut, up_bound * 2 + 5)
@@ -278,8 +303,9 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     if scenario == "probe-cut":  # the seed's 7.6 checks on the new side: RAs, and DHCP on the failed side
         notes.update(_new_side_checks(shell, lab, old, new, failures))
 
-    pings = _Pings(shell, lab, new, watcher, back_bound + 20)
-    time.sleep(2)
+    pings = _Pings(shell, lab, new, watcher, back_bound + 30)
+    pings.started()
+    time.sleep(1)
     fault.undo()
     restored = time.monotonic()
     failback = _wait(lambda: _holds_vips(shell, lab, old), restored, back_bound + 10)
@@ -373,7 +399,8 @@ def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
     new_lease = re.findall(r"inet ([0-9.]+)/", new_client.out)
     shell.vm(primary.name, f"lxc start {server}", timeout=120)
     back = time.monotonic()
-    normal = _wait(lambda: _failover_state(shell, server) == "normal", back, 180)
+    # The secondary's own record, which said communications-interrupted, must say normal again.
+    normal = _wait(lambda: _failover_state(shell, secondary.dhcp_server.name) == "normal", back, 180)
     for what, got, took in (("renewal", renewed, renew), ("new client", new_lease, new_lease_s)):
         if not in_lease_range(lab, got):
             failures.append(f"{what}: no lease in the range (got {got or 'none'})")

@@ -18,7 +18,10 @@ def add_parser(sub: Any) -> None:
     add_stack_args(parser)
     add_key_arg(parser)
     parser.add_argument(
-        "--scenario", choices=(*SCENARIOS, "all"), default="all", help="one scenario, or all one after the other"
+        "--scenario",
+        choices=(*SCENARIOS, "all"),
+        action="append",
+        help="a scenario (repeat for several; default: all, one after the other)",
     )
     parser.add_argument("--runs", type=int, default=1, help="runs of each scenario (min/median/max reported)")
     parser.add_argument("--json", action="store_true", help="print every run and the summary as JSON")
@@ -46,7 +49,8 @@ def _table(summary: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     lab = load_checked_args(args)
-    scenarios = SCENARIOS if args.scenario == "all" else (args.scenario,)
+    chosen = args.scenario or ["all"]
+    scenarios = SCENARIOS if "all" in chosen else tuple(dict.fromkeys(chosen))
     outcomes: list[Outcome] = []
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
         for scenario in scenarios:
