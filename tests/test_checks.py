@@ -99,10 +99,10 @@ def test_ping_gap_is_the_longest_silence_minus_the_interval() -> None:
     ("scenario", "expected"),
     [
         # fall 3 x interval 1 s, then Master_Down_Interval of the backup (priority 220):
-        # 3 x 1 + (256 - 220) x 1 / 256 = 3.14 s, plus the 1.5 s margin
-        ("probe-cut", 7.64),
-        ("master-crash", 4.64),
-        ("link-down", 4.64),
+        # 3 x 1 + (256 - 220) x 1 / 256 = 3.14 s, plus the 2 s margin
+        ("probe-cut", 8.14),
+        ("master-crash", 5.14),
+        ("link-down", 5.14),
         ("dhcp-peer-down", 30.0),
     ],
 )
@@ -114,8 +114,8 @@ def test_drill_failover_bound_follows_vrrpv3_and_the_seed_timers(dev_lab: Lab, s
 
 @pytest.mark.parametrize(
     ("scenario", "expected"),
-    # rise 3 x 1 s, then the master's (221) Master_Down_Interval 3 + 35 / 256 s, + 1.5 s (+ a boot)
-    [("probe-cut", 7.64), ("link-down", 7.64), ("master-crash", 247.64)],
+    # rise 3 x 1 s, then the master's (221) Master_Down_Interval 3 + 35 / 256 s, + 2 s (+ a boot)
+    [("probe-cut", 8.14), ("link-down", 8.14), ("master-crash", 248.14)],
 )
 def test_drill_failback_bound_waits_for_the_check_to_rise(dev_lab: Lab, scenario: str, expected: float) -> None:
     from vxlab.drill import failback_bound
@@ -124,18 +124,18 @@ def test_drill_failback_bound_waits_for_the_check_to_rise(dev_lab: Lab, scenario
 
 
 def test_the_seeds_scenario_is_the_default_bound(dev_lab: Lab) -> None:
-    assert bound(dev_lab) == 7.64
+    assert bound(dev_lab) == 8.14
 
 
 def outcome(scenario: str, failover: float, failures: list[str] | None = None) -> Any:
     from vxlab.drill import Outcome
 
-    o = Outcome(scenario, "g", "b", 4.64, failover, 1.0, 1.0, 0, 0, 7.64, 3.0, 2.5, 0.1, 0.1, failures=failures or [])
+    o = Outcome(scenario, "g", "b", 5.14, failover, 1.0, 1.0, 0, 0, 8.14, 3.0, 3.0, 0.1, 0.1, failures=failures or [])
     o.judge()
     return o
 
 
-@pytest.mark.parametrize(("failover", "passed"), [(4.0, True), (4.64, True), (4.7, False), (float("inf"), False)])
+@pytest.mark.parametrize(("failover", "passed"), [(4.0, True), (5.14, True), (5.2, False), (float("inf"), False)])
 def test_a_run_passes_only_within_its_bounds(failover: float, passed: bool) -> None:
     assert outcome("master-crash", failover).passed is passed
 
@@ -146,7 +146,7 @@ def test_runs_are_summarized_min_median_max_with_their_failures() -> None:
     s = summarize([outcome("master-crash", 3.0), outcome("master-crash", 4.0), outcome("master-crash", 9.0)])
     assert s["master-crash"]["figures"]["failover_s"] == {"min": 3.0, "median": 4.0, "max": 9.0}
     assert s["master-crash"]["failed_runs"] == 1
-    assert s["master-crash"]["failures"] == ["VIP move 9.0 s > bound 4.64 s"]
+    assert s["master-crash"]["failures"] == ["VIP move 9.0 s > bound 5.14 s"]
 
 
 def test_every_container_is_checked_six_times(dev_lab: Lab) -> None:
