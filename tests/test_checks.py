@@ -114,8 +114,9 @@ def test_drill_failover_bound_follows_vrrpv3_and_the_seed_timers(dev_lab: Lab, s
 
 @pytest.mark.parametrize(
     ("scenario", "expected"),
-    # rise 3 x 1 s, then the master's (221) Master_Down_Interval 3 + 35 / 256 s, + 2 s (+ a boot)
-    [("probe-cut", 8.14), ("link-down", 8.14), ("master-crash", 248.14)],
+    # (rise 3 + 1) x 1 s + the failing check's 1 s ping wait, then the master's (221)
+    # Master_Down_Interval 3 + 35 / 256 s, + 2 s (+ a boot)
+    [("probe-cut", 10.14), ("link-down", 10.14), ("master-crash", 250.14)],
 )
 def test_drill_failback_bound_waits_for_the_check_to_rise(dev_lab: Lab, scenario: str, expected: float) -> None:
     from vxlab.drill import failback_bound

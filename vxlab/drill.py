@@ -33,6 +33,7 @@ from typing import Any
 
 from vxlab.model import Lab, Tenant
 from vxlab.remote import LabShell
+from vxlab.render import CHECK_PING_WAIT_S
 
 PING_INTERVAL = 0.02
 # Added to every protocol bound: the host polls the VIPs every 0.1 s over SSH, and one round
@@ -72,7 +73,10 @@ def failback_bound(lab: Lab, scenario: str) -> float:
     check must rise (and after a crash its VM boot); it is then a backup that ignores the lower
     priority's adverts (pre-emption) and takes over when its own Master_Down_Interval expires."""
     c = lab.vrrp.check
-    rise = c.rise * c.interval + master_down_interval(lab, lab.master().vrrp_priority) + MARGIN_S
+    # The first passing check can start up to one interval after the fault is undone, behind a
+    # failing run still waiting for its probe's reply; `rise` passes follow.
+    checks = (c.rise + 1) * c.interval + CHECK_PING_WAIT_S
+    rise = checks + master_down_interval(lab, lab.master().vrrp_priority) + MARGIN_S
     if scenario == "master-crash":
         return round(BOOT_ALLOWANCE_S + rise, 2)
     return round(rise, 2)

@@ -43,6 +43,8 @@ KEEPALIVED_SCRIPTS = {
     "notify": "/usr/local/bin/keepalived_notify.sh",
 }
 KEEPALIVED_STATUS = "/run/keepalived_status"
+# How long a failing keepalived check waits for its probe's reply (the scripts' `ping -W`).
+CHECK_PING_WAIT_S = 1
 SYSCTL_PATH = "/etc/sysctl.d/90-vxlab-routing.conf"
 INTERFACES = "/etc/network/interfaces"
 
@@ -281,6 +283,7 @@ class _Renderer:
                     "script",
                     0o755,
                     target=lab.internet.probe4,
+                    ping_wait=CHECK_PING_WAIT_S,
                 ),
                 self.file(
                     "tenant/keepalived_check.sh.j2",
@@ -288,6 +291,7 @@ class _Renderer:
                     "script",
                     0o755,
                     target=lab.internet.probe6,
+                    ping_wait=CHECK_PING_WAIT_S,
                 ),
                 self.file("tenant/keepalived_notify.sh.j2", KEEPALIVED_SCRIPTS["notify"], "script", 0o755, **ctx),
                 self.file(
