@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vxlab.checks import addresses_in, conntrack_marked, default_via, fdb_both_sides, holds, lab_checks, ping_ok
-from vxlab.drill import bound, ping_gap
+from vxlab.drill import failover_bound, ping_gap
 from vxlab.model import Lab
 
 PING_OK = """PING 9.9.9.9 (9.9.9.9) 56(84) bytes of data.
@@ -107,8 +107,6 @@ def test_ping_gap_is_the_longest_silence_minus_the_interval() -> None:
     ],
 )
 def test_drill_failover_bound_follows_vrrpv3_and_the_seed_timers(dev_lab: Lab, scenario: str, expected: float) -> None:
-    from vxlab.drill import failover_bound
-
     assert failover_bound(dev_lab, scenario) == expected
 
 
@@ -124,8 +122,8 @@ def test_drill_failback_bound_waits_for_the_check_to_rise(dev_lab: Lab, scenario
     assert failback_bound(dev_lab, scenario) == expected
 
 
-def test_the_seeds_scenario_is_the_default_bound(dev_lab: Lab) -> None:
-    assert bound(dev_lab) == 8.14
+def test_the_seeds_scenario_is_probe_cut(dev_lab: Lab) -> None:
+    assert failover_bound(dev_lab, "probe-cut") == 8.14
 
 
 def outcome(scenario: str, failover: float, failures: list[str] | None = None) -> Any:

@@ -58,3 +58,8 @@ def test_a_kvm_stack_is_refused_on_a_machine_without(tmp_path: Path, kwargs: dic
 )
 def test_a_fitting_machine_is_accepted(tmp_path: Path, lab: Lab, kwargs: dict[str, object]) -> None:
     assert host_refusal(lab, "group01", machine(tmp_path, **kwargs)) is None  # type: ignore[arg-type]
+
+
+def test_the_local_hypervisor_spelled_over_ssh_is_still_checked(tmp_path: Path) -> None:
+    lab = build_lab({"group": 1, "hypervisor": {"libvirt_uri": "qemu+ssh://root@127.0.0.1/system"}})
+    assert host_refusal(lab, "group01", machine(tmp_path, kvm=False)) is not None

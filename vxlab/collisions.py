@@ -39,13 +39,18 @@ def _host(name: str | None) -> str:
     return name
 
 
+def hypervisor_host(lab: Lab) -> str:
+    """The machine that runs the stack's libvirt: "localhost" for this one, however spelled."""
+    uri_host = urlsplit(lab.hypervisor.libvirt_uri).hostname
+    return _host(uri_host) if uri_host else _host(lab.hypervisor.ssh_host)
+
+
 def hypervisor_of(lab: Lab) -> str:
     """One spelling per hypervisor: `qemu:///system` and `qemu+ssh://root@127.0.0.1/system` are
     the same libvirt daemon, so both stacks' claims meet."""
     uri = urlsplit(lab.hypervisor.libvirt_uri)
     driver = uri.scheme.split("+")[0]
-    host = _host(uri.hostname) if uri.hostname else _host(lab.hypervisor.ssh_host)
-    return f"{driver}://{host}{uri.path or '/'}"
+    return f"{driver}://{hypervisor_host(lab)}{uri.path or '/'}"
 
 
 def claims(lab: Lab) -> Iterator[Claim]:

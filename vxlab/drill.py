@@ -88,11 +88,6 @@ def preemption_outage_bound(lab: Lab) -> float:
     return round(lab.vrrp.advert_int + MARGIN_S, 2)
 
 
-def bound(lab: Lab) -> float:
-    """The seed's scenario (probe-cut) bound."""
-    return failover_bound(lab, "probe-cut")
-
-
 def in_lease_range(lab: Lab, addresses: list[str]) -> list[str]:
     """The addresses inside the DHCP pool, compared as addresses (as text, 10.0.7.9 sorts
     between 10.0.7.10 and 10.0.7.90)."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from vxlab.collisions import hypervisor_host
 from vxlab.model import Lab
 
 # The profile that fits a machine without KVM, kernel OVS or a spare NIC (README: a lab on a
@@ -16,9 +16,8 @@ TCG_PROFILE = "the TCG profile: scripts/lab-up ci (stack ci, TCG VMs, userspace 
 
 
 def is_local(lab: Lab) -> bool:
-    """The hypervisor is this machine (no SSH host, a libvirt URI without a remote host)."""
-    host = urlsplit(lab.hypervisor.libvirt_uri).hostname
-    return lab.hypervisor.ssh_host is None and host in (None, "", "localhost", "127.0.0.1", "::1")
+    """The hypervisor is this machine, as the collision check spells hypervisors."""
+    return hypervisor_host(lab) == "localhost"
 
 
 def _kvm_problem(dev: Path) -> str | None:
