@@ -172,3 +172,48 @@ def test_drill_compares_leases_with_the_range_as_addresses(dev_lab: Lab, address
     from vxlab.drill import in_lease_range
 
     assert in_lease_range(dev_lab, [address]) == ([address] if inside else [])
+
+
+# `ip -o monitor address dev sw-vlan7` on the backup while the master's port went down, then up
+# (captured on the ci lab), after the snapshot the watch takes when it starts.
+MONITOR = """snapshot 5: sw-vlan7    inet 10.39.7.220/24 brd 10.39.7.255 scope global sw-vlan7\\       valid_lft forever
+snapshot 5: sw-vlan7    inet6 fe80:7::dc/64 scope link \\       valid_lft forever preferred_lft forever
+5: sw-vlan7    inet 10.39.7.222/24 scope global secondary sw-vlan7\\       valid_lft forever preferred_lft forever
+5: sw-vlan7    inet6 fe80:7::de/64 scope link nodad \\       valid_lft forever preferred_lft forever
+Deleted 5: sw-vlan7    inet6 fe80:7::de/64 scope link nodad \\       valid_lft forever preferred_lft forever
+Deleted 5: sw-vlan7    inet 10.39.7.222/24 scope global secondary sw-vlan7\\       valid_lft forever
+""".splitlines()
+CI_VIPS = {"10.39.7.222", "fe80:7::de"}
+
+
+@pytest.mark.parametrize(
+    ("lines_read", "held"),
+    [
+        (2, set()),
+        (3, {"10.39.7.222"}),
+        (4, CI_VIPS),
+        (5, {"10.39.7.222"}),
+        (6, set()),
+    ],
+    ids=["snapshot", "vip4-added", "both-added", "vip6-deleted", "both-deleted"],
+)
+def test_the_vip_watch_follows_the_monitor_line_by_line(lines_read: int, held: set[str]) -> None:
+    from vxlab.drill import vips_after
+
+    state: set[str] = set()
+    for line in MONITOR[:lines_read]:
+        state = vips_after(line.removeprefix("snapshot "), state, CI_VIPS)
+    assert state == held
+
+
+def test_the_vip_watch_ignores_the_tenants_own_addresses() -> None:
+    from vxlab.drill import vips_after
+
+    assert vips_after(MONITOR[0].removeprefix("snapshot "), {"fe80:7::de"}, CI_VIPS) == {"fe80:7::de"}
+
+
+def test_medians_are_rounded_like_the_figures() -> None:
+    from vxlab.drill import summarize
+
+    s = summarize([outcome("link-down", 2.42), outcome("link-down", 2.97)])
+    assert s["link-down"]["figures"]["failover_s"]["median"] == 2.695

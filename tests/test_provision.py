@@ -79,6 +79,21 @@ def test_the_group_folder_goes_with_its_last_file(tmp_path: Path) -> None:
     run(steps[0].delete)  # a delete run again (a retried destroy) still succeeds
 
 
+@pytest.mark.parametrize("round_", range(10))
+def test_deletes_sharing_a_folder_all_succeed_when_run_in_parallel(tmp_path: Path, round_: int) -> None:
+    from vxlab.provision import remove_if_empty
+
+    group = tmp_path / "vxlab-g39"
+    group.mkdir()
+    names = [f"vm{i}.known_hosts" for i in range(3)]
+    for name in names:
+        (group / name).write_text("key\n")
+    deletes = [f"rm -f {group / name}; {remove_if_empty(str(group))}" for name in names]
+    procs = [subprocess.Popen(["/bin/sh", "-c", d]) for d in deletes]
+    assert [p.wait() for p in procs] == [0, 0, 0]
+    assert not group.exists()
+
+
 def test_host_steps_own_the_group_folder_only_in_namespace_mode() -> None:
     from vxlab.load import build_lab
     from vxlab.provision import host_steps
@@ -132,6 +147,19 @@ def test_seed_user_data_gives_the_vm_its_pinned_host_key_only(
     doc = yaml.safe_load(seed[1]["user-data"])
     assert doc["ssh_keys"] == {"ed25519_private": host_key["private"], "ed25519_public": host_key["public"]}
     assert doc["ssh_deletekeys"] is True and doc["ssh_genkeytypes"] == []
+
+
+@pytest.mark.parametrize("vm", ["redRouter", "blueTenant", "greenTenant"])
+def test_user_data_breaks_the_ovs_reboot_deadlock_before_the_network_comes_up(vm: str) -> None:
+    from vxlab.load import build_lab
+    from vxlab.provision import vm_plans
+
+    plan = next(p for p in vm_plans(build_lab({})) if p.name == vm)
+    doc = yaml.safe_load(plan.user_data)
+    drop_in = next(f for f in doc["write_files"] if f["path"].startswith("/etc/systemd/system/openvswitch-switch"))
+    assert drop_in["content"].endswith("[Unit]\nDefaultDependencies=no\n")
+    assert doc["runcmd"][0] == ["systemctl", "disable", "ovs-record-hostname.service"]
+    assert "ifup -a" in doc["runcmd"][-1][-1]
 
 
 def test_seed_user_data_is_still_cloud_config(seed: tuple[Path, dict[str, str]]) -> None:

@@ -27,6 +27,19 @@ def _dump(document: dict[str, Any], header: str) -> str:
     return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
 
 
+# A reboot must not hang: with Debian 12's openvswitch-switch, `ifup` of an OVS bridge inside
+# networking.service runs `systemctl start openvswitch-switch`, which waits for basic.target (its
+# default dependencies), which waits for cloud-init.service, which waits for networking.service;
+# and for ovs-record-hostname, which waits for network-online, which waits for networking too.
+# Each loop holds the boot until networking's 5-minute timeout (measured on a tenant after
+# `virsh destroy` and `start`). openvswitch-switch only runs /bin/true once ovsdb-server and
+# ovs-vswitchd (both ordered before networking) are up, so it can start early; the hostname
+# record is for OVN, which the lab has not.
+OVS_RECORD_HOSTNAME = "ovs-record-hostname.service"
+OVS_BOOT_DROP_IN = "/etc/systemd/system/openvswitch-switch.service.d/vxlab-boot.conf"
+OVS_BOOT_UNIT = "[Unit]\nDefaultDependencies=no\n"
+
+
 def user_data(lab: Lab, vm_name: str, label: str, managed: str, bootstrap_interfaces: str) -> str:
     """The lab user with its key and sudo, root reachable by the same key only (the engine
     provisions as root: see docs/security.md), resolvers, and the management link."""
@@ -55,8 +68,12 @@ def user_data(lab: Lab, vm_name: str, label: str, managed: str, bootstrap_interf
                 "content": f"nameserver {lab.internet.dns4}\nnameserver {lab.internet.dns6}\n",
             },
             {"path": "/etc/network/interfaces", "permissions": "0644", "content": bootstrap_interfaces},
+            {"path": OVS_BOOT_DROP_IN, "permissions": "0644", "content": f"# {managed}\n{OVS_BOOT_UNIT}"},
         ],
-        "runcmd": [["sh", "-c", "rm -f /etc/network/interfaces.d/50-cloud-init; ifup -a"]],
+        "runcmd": [
+            ["systemctl", "disable", OVS_RECORD_HOSTNAME],
+            ["sh", "-c", "rm -f /etc/network/interfaces.d/50-cloud-init; ifup -a"],
+        ],
     }
     return _dump(document, f"#cloud-config\n# {managed}\n")
 

@@ -21,8 +21,10 @@ VRRPv3 (RFC 5798): Master_Down_Interval = 3 x advert_int + Skew_Time, Skew_Time 
 
 from __future__ import annotations
 
+import os
 import re
 import select
+import shlex
 import statistics
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from vxlab.remote import LabShell
 from vxlab.render import CHECK_PING_WAIT_S
 
 PING_INTERVAL = 0.02
+PINGS_STARTED = "pings-started"
 # Added to every protocol bound: the host polls the VIPs every 0.1 s over SSH, and one round
 # trip to a loaded TCG guest takes up to about a second (measured: the polled VIP move trails the
 # pings' outage by up to 0.75 s); the guests' timers run on emulated clocks.
@@ -45,6 +48,9 @@ MARGIN_S = 2.0
 BOOT_ALLOWANCE_S = 240.0
 # DHCP: a renewal or a new lease must complete within this (dhclient retries every few seconds).
 DHCP_BOUND_S = 30.0
+# The VIP watch outlives the scenario's bounds by this much (the probe-cut's checks on the new
+# side, the pings' start); it is stopped earlier when the scenario ends.
+WATCH_SLACK_S = 400.0
 SCENARIOS = ("probe-cut", "master-crash", "link-down", "dhcp-peer-down")
 
 
@@ -167,7 +173,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         figures = {}
         for name in FIGURES:
             values = [getattr(o, name) for o in runs]
-            figures[name] = {"min": min(values), "median": statistics.median(values), "max": max(values)}
+            figures[name] = {"min": min(values), "median": round(statistics.median(values), 3), "max": max(values)}
         out[scenario] = {
             "runs": len(runs),
             "failed_runs": sum(not o.passed for o in runs),
@@ -188,51 +194,129 @@ def _holds_vips(shell: LabShell, lab: Lab, tenant: Tenant) -> bool:
     return all(re.search(rf"inet6? {re.escape(str(a))}/", out) for a in (lab.vrrp.vip4.ip, lab.vrrp.vip6.ip))
 
 
-def _wait(predicate: Callable[[], bool], since: float, limit: float) -> float:
-    """Seconds from `since` until `predicate` holds, polled every 0.1 s; inf past `limit`."""
+def _wait(predicate: Callable[[], bool], since: float, limit: float, every: float = 0.1) -> float:
+    """Seconds from `since` until `predicate` holds, polled every `every` s; inf past `limit`."""
     while time.monotonic() - since < limit:
         if predicate():
             return round(time.monotonic() - since, 2)
-        time.sleep(0.1)
+        time.sleep(every)
     return float("inf")
 
 
+SNAPSHOT_END = "snapshot-end"
+
+
+def vips_after(line: str, held: set[str], vips: set[str]) -> set[str]:
+    """The VIPs held after one line of `ip -o monitor address` (or of the snapshot taken when
+    the monitor started, each line prefixed `snapshot `)."""
+    found = re.search(r"\binet6? ([0-9a-fA-F:.]+)/", line)
+    if found is None or found.group(1) not in vips:
+        return held
+    if line.startswith("Deleted "):
+        return held - {found.group(1)}
+    return held | {found.group(1)}
+
+
+class _VipWatch:
+    """The VIPs on one tenant's SVI as they come and go, from one `ip monitor` stream: polling
+    every 0.1 s over SSH starved the loaded single-vCPU TCG tenant (load average 9), whose track
+    scripts then timed out and put it in FAULT just when it had to take over (measured: 2 of 4
+    link-down runs moved the VIPs in 9-14 s against a bound of 5.14 s)."""
+
+    def __init__(self, shell: LabShell, lab: Lab, tenant: Tenant, seconds: float) -> None:
+        svi = lab.segment.svi
+        # The monitor starts before the snapshot, so no change falls between them; it ends by
+        # itself: killing our SSH client leaves the command running in the kept connection.
+        self.proc = shell.popen_vm(
+            tenant.name,
+            f"timeout {int(seconds) + 60} ip -o monitor address dev {svi} & sleep 1; "
+            f"ip -o addr show dev {svi} | sed 's/^/snapshot /'; echo {SNAPSHOT_END}; wait",
+        )
+        self.vips = {str(lab.vrrp.vip4.ip), str(lab.vrrp.vip6.ip)}
+        self.held: set[str] = set()
+        self.pending = b""
+        self.ready = self._read_until(lambda line: line.strip() == SNAPSHOT_END, time.monotonic() + 60)
+
+    def _read_until(self, done: Callable[[str], bool], deadline: float) -> bool:
+        """Reads whole lines as they come (os.read: a buffered reader would hide a second line
+        from select), updating the VIPs held, until `done` holds for one."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while time.monotonic() < deadline:
+            while b"\n" in self.pending:
+                raw, self.pending = self.pending.split(b"\n", 1)
+                line = raw.decode(errors="replace")
+                self.held = vips_after(line.removeprefix("snapshot "), self.held, self.vips)
+                if done(line):
+                    return True
+            ready, _, _ = select.select([fd], [], [], min(1.0, max(deadline - time.monotonic(), 0)))
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return False
+                self.pending += chunk
+        return False
+
+    def holds(self) -> bool:
+        return self.held == self.vips
+
+    def wait_holds(self, since: float, limit: float) -> float:
+        """Seconds from `since` until this tenant holds both VIPs; inf past `limit`."""
+        if self.ready and (self.holds() or self._read_until(lambda _: self.holds(), since + limit)):
+            return round(time.monotonic() - since, 2)
+        return float("inf")
+
+    def wait_released(self, since: float, limit: float) -> float:
+        """Seconds from `since` until this tenant holds neither VIP; inf past `limit`."""
+        if self.ready and (not self.held or self._read_until(lambda _: not self.held, since + limit)):
+            return round(time.monotonic() - since, 2)
+        return float("inf")
+
+    def close(self) -> None:
+        # Not communicate(): the kept connection holds the client's stderr until the command ends.
+        self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
 class _Pings:
-    """A container pinging both probes every 20 ms for `seconds`. `started` waits for the first
-    reply of each: starting a command in a container of a loaded TCG guest can take seconds, and
-    a fault made before the pings run would go unseen."""
+    """A container pinging both probes every 20 ms for `seconds`, into a file inside the
+    container that is read once at the end: streaming 100 lines a second through `lxc exec` and
+    SSH loaded the TCG tenant it measures. `started` waits for the first reply of each: starting a
+    command in a container of a loaded TCG guest can take seconds, and a fault made before the
+    pings run would go unseen."""
 
     def __init__(self, shell: LabShell, lab: Lab, tenant: Tenant, container: str, seconds: float) -> None:
         self.procs = {
             family: shell.popen_vm(
-                tenant.name,
-                f"lxc exec {container} -- ping -{family} -D -n -i {PING_INTERVAL} -W 1 -w {int(seconds)} {target}",
+                tenant.name, f"lxc exec {container} -- sh -c {shlex.quote(self._script(family, target, seconds))}"
             )
             for family, target in ((4, lab.internet.probe4), (6, lab.internet.probe6))
         }
-        self.head: dict[int, list[str]] = {4: [], 6: []}
         self.seconds = seconds
+
+    @staticmethod
+    def _script(family: int, target: object, seconds: float) -> str:
+        log = f"/tmp/vxlab-drill-ping{family}"
+        return (
+            f"ping -{family} -D -n -i {PING_INTERVAL} -W 1 -w {int(seconds)} {target} > {log} 2>&1 & "
+            f"until grep -q ' bytes from ' {log} || ! kill -0 $! 2>/dev/null; do sleep 0.2; done; "
+            f"grep -q ' bytes from ' {log} && echo {PINGS_STARTED}; wait; cat {log}; rm -f {log}"
+        )
 
     def started(self, limit: float = 60.0) -> bool:
         deadline = time.monotonic() + limit
-        for family, proc in self.procs.items():
+        for proc in self.procs.values():
             assert proc.stdout is not None
-            while time.monotonic() < deadline:
-                ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-                if not ready:
-                    continue
-                line = proc.stdout.readline()
-                if not line:
-                    return False
-                self.head[family].append(line)
-                if " bytes from " in line:
-                    break
-            else:
+            ready, _, _ = select.select([proc.stdout], [], [], max(deadline - time.monotonic(), 0))
+            if not ready or proc.stdout.readline().strip() != PINGS_STARTED:
                 return False
         return True
 
     def gaps(self) -> tuple[tuple[float, int], tuple[float, int]]:
-        out = {f: "".join(self.head[f]) + p.communicate(timeout=self.seconds + 60)[0] for f, p in self.procs.items()}
+        out = {f: p.communicate(timeout=self.seconds + 60)[0] for f, p in self.procs.items()}
         return ping_gap(out[4]), ping_gap(out[6])
 
 
@@ -290,28 +374,51 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     up_bound, back_bound = failover_bound(lab, scenario), failback_bound(lab, scenario)
     back_outage = preemption_outage_bound(lab)
 
-    pings = _Pings(shell, lab, new, watcher, up_bound * 2 + 30)
-    if not pings.started():
-        raise RuntimeError(f"{watcher} cannot ping the probes before the fault: run `vxlab check` first")
-    time.sleep(1)
-    fault.make()
-    cut = time.monotonic()
-    failover = _wait(lambda: _holds_vips(shell, lab, new), cut, up_bound * 2 + 5)
-    (out4, lost4), (out6, lost6) = pings.gaps()
-    notes: dict[str, Any] = {}
-    failures: list[str] = []
-    if scenario == "probe-cut":  # the seed's 7.6 checks on the new side: RAs, and DHCP on the failed side
-        notes.update(_new_side_checks(shell, lab, old, new, failures))
+    # One stream watches the surviving side for the whole scenario: it takes the VIPs over
+    # (failover), then hands them back when the master pre-empts it (fail-back). The master itself
+    # cannot be watched then: its SSH goes over the link the fault cut, or it is still booting.
+    watch = _VipWatch(shell, lab, new, up_bound * 2 + back_bound + WATCH_SLACK_S)
+    faulty = False
+    try:
+        pings = _Pings(shell, lab, new, watcher, up_bound * 2 + 30)
+        if not (watch.ready and pings.started()):
+            raise RuntimeError(f"{watcher} cannot ping the probes before the fault: run `vxlab check` first")
+        time.sleep(1)
+        faulty = True
+        # From before the command: the fault may take effect anywhere inside it (`virsh destroy`
+        # takes a second or two), so the figure is an upper bound.
+        cut = time.monotonic()
+        fault.make()
+        failover = watch.wait_holds(cut, up_bound * 2 + 5)
+        (out4, lost4), (out6, lost6) = pings.gaps()
+        notes: dict[str, Any] = {}
+        failures: list[str] = []
+        if scenario == "probe-cut":  # the seed's 7.6 checks on the new side: RAs, and DHCP on the failed side
+            notes.update(_new_side_checks(shell, lab, old, new, failures))
 
-    pings = _Pings(shell, lab, new, watcher, back_bound + 30)
-    pings.started()
-    time.sleep(1)
-    fault.undo()
-    restored = time.monotonic()
-    failback = _wait(lambda: _holds_vips(shell, lab, old), restored, back_bound + 10)
+        pings = _Pings(shell, lab, new, watcher, back_bound + 30)
+        pings.started()
+        time.sleep(1)
+        restored = time.monotonic()
+        fault.undo()
+        faulty = False
+        failback = watch.wait_released(restored, back_bound + 10)
+    finally:
+        watch.close()
+        if faulty:  # a scenario that stopped half-way leaves the lab as it found it
+            fault.undo()
+    # The backup releases the VIPs on the master's first advert; the master must then hold them
+    # within the same bound (after a crash its track scripts may time out while its containers
+    # start, and the VIPs go back and forth). Polled every 2 s, not to load a booting guest.
+    if failback != float("inf") and _wait(
+        lambda: _holds_vips(shell, lab, old), restored, back_bound + 10, every=2.0
+    ) == float("inf"):
+        failures.append(f"{new.name} released the VIPs but {old.name} does not hold them within {back_bound} s")
     (back4, _), (back6, _) = pings.gaps()
     if scenario == "master-crash":
-        notes["containers_back"] = _wait(lambda: _containers_running(shell, old), time.monotonic(), 180) != float("inf")
+        notes["containers_back"] = _wait(
+            lambda: _containers_running(shell, old), time.monotonic(), 180, every=2.0
+        ) != float("inf")
         if not notes["containers_back"]:
             failures.append(f"{old.name}'s containers did not come back after the restart")
     outcome = Outcome(
@@ -380,6 +487,7 @@ def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
         lambda: _failover_state(shell, secondary.dhcp_server.name) in ("communications-interrupted", "partner-down"),
         stopped,
         DHCP_BOUND_S + 30,
+        every=1.0,
     )
     start = time.monotonic()
     shell.container(client, "ifdown --force eth0; ifup eth0", timeout=120)
@@ -400,7 +508,7 @@ def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
     shell.vm(primary.name, f"lxc start {server}", timeout=120)
     back = time.monotonic()
     # The secondary's own record, which said communications-interrupted, must say normal again.
-    normal = _wait(lambda: _failover_state(shell, secondary.dhcp_server.name) == "normal", back, 180)
+    normal = _wait(lambda: _failover_state(shell, secondary.dhcp_server.name) == "normal", back, 180, every=1.0)
     for what, got, took in (("renewal", renewed, renew), ("new client", new_lease, new_lease_s)):
         if not in_lease_range(lab, got):
             failures.append(f"{what}: no lease in the range (got {got or 'none'})")

@@ -111,7 +111,7 @@ def host_key_step(plan: VmPlan, folder: str) -> Step:
         f"printf '%s %s\\n' {_q(known_hosts_name(plan))} \"$(cut -d' ' -f1,2 \"$t/key.pub\")\" > {_q(known)}; "
         f'python3 -c {_q(_KEY_JSON)} "$t"'
     )
-    delete = f"rm -f {_q(known)}; [ ! -d {_q(folder)} ] || rmdir --ignore-fail-on-non-empty {_q(folder)}"
+    delete = f"rm -f {_q(known)}; {remove_if_empty(folder)}"
     return Step(name="ssh-host-key", create=create, delete=delete, secret_output=True)
 
 
@@ -132,7 +132,7 @@ def cloud_init_seed_step(plan: VmPlan, folder: str, host_key: dict[str, str]) ->
         '"$t/user-data" "$t/meta-data" "$t/network-config"; '
         f"mv -f {_q(iso + '.tmp')} {_q(iso)}"
     )
-    delete = f"rm -f {_q(iso)}; [ ! -d {_q(folder)} ] || rmdir --ignore-fail-on-non-empty {_q(folder)}"
+    delete = f"rm -f {_q(iso)}; {remove_if_empty(folder)}"
     step = Step(name="cloud-init-seed", create=create, delete=delete, stdin=json.dumps(files))
     return step, iso
 
@@ -143,6 +143,13 @@ def digest(text: str) -> str:
 
 def _q(text: str) -> str:
     return shlex.quote(text)
+
+
+def remove_if_empty(folder: str) -> str:
+    """A shell command removing `folder` once empty, true when it is already gone: the steps
+    sharing a folder are deleted in parallel, and testing for the folder before `rmdir` lost that
+    race (measured: one of three host-key deletes failed `pulumi destroy`)."""
+    return f"rmdir --ignore-fail-on-non-empty {_q(folder)} 2>/dev/null || [ ! -d {_q(folder)} ]"
 
 
 def file_step(
@@ -163,7 +170,7 @@ def file_step(
     keep = "" if owned_dir else f"[ -e {orig} ] || [ ! -e {path} ] || cp -a {path} {orig}; "
     write = f"{keep}mkdir -p {folder} && cat > {new} && chmod {f.mode:o} {new} && mv -f {new} {path}"
     if owned_dir:
-        restore = f"rm -f {path}; [ ! -d {_q(owned_dir)} ] || rmdir --ignore-fail-on-non-empty {_q(owned_dir)}"
+        restore = f"rm -f {path}; {remove_if_empty(owned_dir)}"
     else:
         restore = f"if [ -e {orig} ]; then mv -f {orig} {path}; else rm -f {path}; fi"
     create = f"sh -c {_q(write)}"
