@@ -39,12 +39,12 @@ from vxlab.render import CHECK_PING_WAIT_S
 
 PING_INTERVAL = 0.02
 PINGS_STARTED = "pings-started"
-# Added to every protocol bound: the host polls the VIPs every 0.1 s over SSH, and one round
-# trip to a loaded TCG guest takes up to about a second (measured: the polled VIP move trails the
-# pings' outage by up to 0.75 s); the guests' timers run on emulated clocks.
+# Added to every protocol bound: the fault's command and the VIP watch's SSH stream each take a
+# moment on a loaded TCG guest, and the guests' timers run on emulated clocks.
 MARGIN_S = 2.0
-# A TCG tenant VM from `virsh start` to its keepalived running (measured on the CI machine:
-# about 60-90 s); fail-back after a crash cannot be quicker than a boot.
+# A TCG tenant VM from `virsh start` until it holds the VIPs for good (measured on the CI
+# machine: keepalived running after 62 s, master after 70-132 s, the VIPs back and forth while
+# LXD starts the containers until 197 s); fail-back after a crash cannot be quicker than a boot.
 BOOT_ALLOWANCE_S = 240.0
 # DHCP: a renewal or a new lease must complete within this (dhclient retries every few seconds).
 DHCP_BOUND_S = 30.0
