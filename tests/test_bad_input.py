@@ -172,6 +172,7 @@ DAEMON_CASES = [
     ("advert-below-a-centisecond", nest(("vrrp", "advert_int"), 0.005), "vxlab:vrrp.advert_int"),
     ("advert-not-in-centiseconds", nest(("vrrp", "advert_int"), 0.123), "vxlab:vrrp.advert_int"),
     ("advert-above-vrrpv3-maximum", nest(("vrrp", "advert_int"), 41), "vxlab:vrrp.advert_int"),
+    ("track-uplink-not-a-boolean", nest(("vrrp", "track_uplink"), "yes"), "vxlab:vrrp.track_uplink"),
 ]
 
 # A stated subnet moves what depends on it, unless the subnet cannot hold it.

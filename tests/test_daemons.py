@@ -111,3 +111,22 @@ def test_the_fast_profile_passes_keepalived(tenant: str) -> None:
     assert "advert_int 0.1\n" in conf.content
     verdict = check_file(conf, machine, FAST)
     assert verdict.ok, verdict.detail
+
+
+TRACKED = build_lab({"vrrp": {"advert_int": 0.1, "track_uplink": True}})
+
+
+@pytest.mark.parametrize("tenant", ["blueTenant", "greenTenant"])
+def test_uplink_tracking_passes_keepalived(tenant: str) -> None:
+    machine = _tenant(TRACKED, tenant)
+    conf = machine.file("/etc/keepalived/keepalived.conf")
+    assert conf.content.count("    track_interface {\n        enp0s1\n    }\n") == 2  # both instances
+    verdict = check_file(conf, machine, TRACKED)
+    assert verdict.ok, verdict.detail
+
+
+def test_keepalived_check_rejects_tracking_a_nic_the_tenant_has_not() -> None:
+    machine = _tenant(TRACKED, "greenTenant")
+    conf = machine.file("/etc/keepalived/keepalived.conf")
+    broken = replace(conf, content=conf.content.replace("        enp0s1\n", "        enp9s9\n"))
+    assert not check_file(broken, machine, TRACKED).ok

@@ -28,7 +28,10 @@ def _description(info: Any) -> str:
 
 
 def _value(value: Any) -> str:
-    return "`null`" if value is None else f"`{', '.join(value) if isinstance(value, list) else value}`"
+    """As the stack file spells it (YAML): null, true, false."""
+    if value is None or isinstance(value, bool):
+        return f"`{str(value).lower() if value is not None else 'null'}`"
+    return f"`{', '.join(value) if isinstance(value, list) else value}`"
 
 
 def _rows(model: type[BaseModel], prefix: str, seed: Any, group1: Any) -> list[str]:

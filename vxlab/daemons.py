@@ -167,9 +167,13 @@ def check_keepalived(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple[
     for s in scripts:
         run.put("bin/" + Path(s.path).name, s.content, s.mode)
     user = lab.lab_user.name
+    # The tenant's NIC too: a tracked interface that does not exist is an error.
+    nics = "".join(
+        f"ip link add {t.nic} type veth peer name vxlab-nic-peer\n" for t in lab.tenants.values() if t.name == m.name
+    )
     script = (
         f"ip link add {lab.segment.svi} type veth peer name vxlab-peer\n"
-        f"ip link set {lab.segment.svi} up\n"
+        f"ip link set {lab.segment.svi} up\n{nics}"
         f"cp /etc/passwd {run.dir}/passwd; cp /etc/group {run.dir}/group\n"
         f"getent passwd {user} >/dev/null || "
         f"echo '{user}:x:64999:64999::/nonexistent:/usr/sbin/nologin' >> {run.dir}/passwd\n"

@@ -153,6 +153,7 @@ def lab_defaults(group: int) -> dict[str, Any]:
             "vip6": "fe80:7::de/64",
             "advert_int": 1,
             "check": {"interval": 1, "timeout": 5, "rise": 3, "fall": 3},
+            "track_uplink": False,
         },
         "radvd": {"ra_source": "fe80:7::de", "prefix": f"{n.segment6}/64"},
         "dhcp": {

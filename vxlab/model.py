@@ -11,7 +11,7 @@ import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 from pydantic_core import PydanticCustomError
 
 
@@ -286,6 +286,11 @@ class Vrrp(Strict_):
         "or 0.1 for sub-second failover)",
     )
     check: VrrpCheck
+    track_uplink: StrictBool = Field(
+        description="whether a tenant whose NIC (its underlay to the router) goes down enters FAULT at once "
+        "(keepalived track_interface) instead of waiting for its check scripts to fail: true or false "
+        "(the seed: false)"
+    )
 
 
 class Radvd(Strict_):
