@@ -33,6 +33,7 @@ from ipaddress import IPv4Address
 from itertools import pairwise
 from typing import Any
 
+from vxlab.checks import holds
 from vxlab.model import Lab, Tenant
 from vxlab.remote import LabShell
 from vxlab.render import CHECK_PING_WAIT_S
@@ -191,7 +192,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
 
 def _holds_vips(shell: LabShell, lab: Lab, tenant: Tenant) -> bool:
     out = shell.vm(tenant.name, f"ip -o addr show dev {lab.segment.svi}", timeout=10).out
-    return all(re.search(rf"inet6? {re.escape(str(a))}/", out) for a in (lab.vrrp.vip4.ip, lab.vrrp.vip6.ip))
+    return holds(str(lab.vrrp.vip4.ip), str(lab.vrrp.vip6.ip))(out)[0]
 
 
 def _wait(predicate: Callable[[], bool], since: float, limit: float, every: float = 0.1) -> float:
@@ -257,18 +258,10 @@ class _VipWatch:
                 self.pending += chunk
         return False
 
-    def holds(self) -> bool:
-        return self.held == self.vips
-
-    def wait_holds(self, since: float, limit: float) -> float:
-        """Seconds from `since` until this tenant holds both VIPs; inf past `limit`."""
-        if self.ready and (self.holds() or self._read_until(lambda _: self.holds(), since + limit)):
-            return round(time.monotonic() - since, 2)
-        return float("inf")
-
-    def wait_released(self, since: float, limit: float) -> float:
-        """Seconds from `since` until this tenant holds neither VIP; inf past `limit`."""
-        if self.ready and (not self.held or self._read_until(lambda _: not self.held, since + limit)):
+    def wait_for(self, held: set[str], since: float, limit: float) -> float:
+        """Seconds from `since` until this tenant holds exactly `held` of the VIPs (all of them
+        once it took over, none once it released them); inf past `limit`."""
+        if self.ready and (self.held == held or self._read_until(lambda _: self.held == held, since + limit)):
             return round(time.monotonic() - since, 2)
         return float("inf")
 
@@ -389,7 +382,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         # takes a second or two), so the figure is an upper bound.
         cut = time.monotonic()
         fault.make()
-        failover = watch.wait_holds(cut, up_bound * 2 + 5)
+        failover = watch.wait_for(watch.vips, cut, up_bound * 2 + 5)
         (out4, lost4), (out6, lost6) = pings.gaps()
         notes: dict[str, Any] = {}
         failures: list[str] = []
@@ -402,7 +395,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         restored = time.monotonic()
         fault.undo()
         faulty = False
-        failback = watch.wait_released(restored, back_bound + 10)
+        failback = watch.wait_for(set(), restored, back_bound + 10)
     finally:
         watch.close()
         if faulty:  # a scenario that stopped half-way leaves the lab as it found it
