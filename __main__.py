@@ -9,7 +9,7 @@ import pulumi_libvirt as libvirt
 
 from components import HostSwitch, HostSwitchArgs, RouterVM, RouterVMArgs, TenantVM, TenantVMArgs
 from components.config import load_checked_lab
-from vxlab import hostcheck
+from vxlab import handout, hostcheck
 from vxlab.errors import ConfigError
 from vxlab.naming import stack_label
 from vxlab.outputs import lab_outputs
@@ -69,6 +69,10 @@ for t in lab.tenants.values():
     )
 
 for key, value in lab_outputs(lab).items():
+    pulumi.export(key, value)
+# Where scripts/lab-up leaves the handout and the diagram (not resources: a priority change must
+# touch only the keepalived file that holds it).
+for key, value in handout.paths(Path.cwd(), pulumi.get_stack()).items():
     pulumi.export(key, value)
 # The VMs' pinned SSH host keys, as a known_hosts file for `vxlab check --known-hosts`.
 pulumi.export(

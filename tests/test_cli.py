@@ -149,3 +149,27 @@ def test_render_with_force_writes_into_a_non_empty_folder(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"
     assert (tmp_path / "greenTenant" / "etc" / "radvd.conf").is_file()
+
+
+def test_diagram_refuses_an_unknown_suffix_naming_out(tmp_path: Path) -> None:
+    result = vxlab("diagram", "--stack", "dev", "--out", str(tmp_path / "topology.jpg"))
+    assert (result.returncode, result.stderr.startswith("vxlab: --out: ")) == (2, True)
+
+
+@pytest.mark.parametrize("suffix", ["svg", "png", "gv"])
+def test_diagram_writes_the_format_its_suffix_names(tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"topology.{suffix}"
+    assert vxlab("diagram", "--stack", "group01", "--out", str(out)).returncode == 0
+    assert out.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name", ["handout.html", "diagram.svg", "diagram.png"])
+def test_handout_without_pdf_writes_the_page_and_the_diagram(tmp_path: Path, name: str) -> None:
+    assert vxlab("handout", "--stack", "dev", "--out", str(tmp_path), "--no-pdf").returncode == 0
+    assert (tmp_path / name).is_file()
+
+
+def test_handout_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = vxlab("handout", "--stack", "dev", "--out", str(tmp_path), "--no-pdf")
+    assert (result.returncode, "--out" in result.stderr, (tmp_path / "handout.html").exists()) == (2, True, False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_interface
 
 from vxlab.model import Lab
@@ -27,6 +27,8 @@ class Check:
     # (container, command) run just before `command`: a check that observes traffic makes it
     # itself, so it never depends on what earlier checks left or on how fast the machine is.
     traffic: tuple[str, str] | None = None
+    # What a student should see, in words and this group's values (the handout prints it).
+    expect: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,21 @@ def lab_checks(lab: Lab) -> list[Check]:
     checks: list[Check] = []
     for t, peer in lab.tenant_pairs():
         checks += [
-            Check("7.1", f"VXLAN IPv4 to {peer.name}", t.name, f"ping -c 2 -W 2 {peer.svi_ipv4.ip}", ping_ok),
+            Check(
+                "7.1",
+                f"VXLAN IPv4 to {peer.name}",
+                t.name,
+                f"ping -c 2 -W 2 {peer.svi_ipv4.ip}",
+                ping_ok,
+                expect=f"replies from {peer.svi_ipv4.ip}",
+            ),
             Check(
                 "7.1",
                 f"VXLAN IPv6 link-local to {peer.name}",
                 t.name,
                 f"ping -c 2 -W 2 {peer.svi_ll.ip}%{svi}",
                 ping_ok,
+                expect=f"replies from {peer.svi_ll.ip}",
             ),
             Check(
                 "7.1",
@@ -123,6 +133,7 @@ def lab_checks(lab: Lab) -> list[Check]:
                 t.name,
                 f"ovs-vsctl get Interface {t.vxlan_port} ofport; ovs-appctl fdb/show {t.ovs_bridge}",
                 fdb_both_sides(seg.vlan, t.vxlan_port),
+                expect=f"MACs learnt on VLAN {seg.vlan} behind a local port and behind {t.vxlan_port}",
             ),
         ]
     master = lab.master()
@@ -134,6 +145,9 @@ def lab_checks(lab: Lab) -> list[Check]:
                 t.name,
                 f"ip -o addr show dev {svi}",
                 holds(str(vrrp.vip4.ip), str(vrrp.vip6.ip), expected=t is master),
+                expect=f"{vrrp.vip4} and {vrrp.vip6} on {svi}"
+                if t is master
+                else f"neither {vrrp.vip4} nor {vrrp.vip6}",
             )
         )
         for c in (t.dhcp_server.name, *t.clients):
@@ -148,6 +162,9 @@ def lab_checks(lab: Lab) -> list[Check]:
                     if dynamic
                     else addresses_in(seg.ipv4),
                     in_container=True,
+                    expect=f"an address in {lab.dhcp.range_start}-{lab.dhcp.range_end}"
+                    if dynamic
+                    else str(t.dhcp_server.ipv4),
                 ),
                 Check(
                     "7.2",
@@ -156,6 +173,7 @@ def lab_checks(lab: Lab) -> list[Check]:
                     "ip -o -6 addr show dev eth0 scope global",
                     addresses_in(seg.ipv6),
                     in_container=True,
+                    expect=f"an address in {seg.ipv6}",
                 ),
                 Check(
                     "7.3",
@@ -164,6 +182,7 @@ def lab_checks(lab: Lab) -> list[Check]:
                     "ip -4 route show default",
                     default_via(vrrp.vip4.ip),
                     in_container=True,
+                    expect=f"default via {vrrp.vip4.ip}",
                 ),
                 Check(
                     "7.3",
@@ -172,10 +191,25 @@ def lab_checks(lab: Lab) -> list[Check]:
                     "ip -6 route show default",
                     default_via(vrrp.vip6.ip),
                     in_container=True,
+                    expect=f"default via {vrrp.vip6.ip}",
                 ),
-                Check("7.4", "reaches the IPv4 probe", c, f"ping -c 3 -W 2 {net.probe4}", ping_ok, in_container=True),
                 Check(
-                    "7.4", "reaches the IPv6 probe", c, f"ping -6 -c 3 -W 2 {net.probe6}", ping_ok, in_container=True
+                    "7.4",
+                    "reaches the IPv4 probe",
+                    c,
+                    f"ping -c 3 -W 2 {net.probe4}",
+                    ping_ok,
+                    in_container=True,
+                    expect=f"replies from {net.probe4}",
+                ),
+                Check(
+                    "7.4",
+                    "reaches the IPv6 probe",
+                    c,
+                    f"ping -6 -c 3 -W 2 {net.probe6}",
+                    ping_ok,
+                    in_container=True,
+                    expect=f"replies from {net.probe6}",
                 ),
             ]
     client = master.clients[0]  # its traffic leaves through the VIPs' owner, the master
@@ -187,6 +221,7 @@ def lab_checks(lab: Lab) -> list[Check]:
             f"conntrack -L -f ipv{family} 2>/dev/null",
             conntrack_marked(master.fwmark, prefix),
             traffic=(client, f"ping -{family} -c 3 -i 0.2 -W 2 {probe}"),
+            expect=f"entries from {prefix} with mark={master.fwmark} (after a ping from {client})",
         )
         for family, prefix, probe in ((4, seg.ipv4, net.probe4), (6, seg.ipv6, net.probe6))
     ]

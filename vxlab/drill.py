@@ -313,57 +313,42 @@ class _Pings:
         return ping_gap(out[4]), ping_gap(out[6])
 
 
-class _Fault:
-    """One scenario's fault and its undoing, on the master `old`."""
+@dataclass(frozen=True)
+class Fault:
+    """One scenario's fault on the master and its undoing: where they run and what."""
 
-    def __init__(self, shell: LabShell, lab: Lab, old: Tenant) -> None:
-        self.shell, self.lab, self.old = shell, lab, old
-
-    def make(self) -> None:
-        raise NotImplementedError
-
-    def undo(self) -> None:
-        raise NotImplementedError
+    machine: str  # "host" (the hypervisor) or the VM the commands run on
+    make: str
+    undo: str
 
 
-class _ProbeCut(_Fault):
-    rule = ""
-
-    def make(self) -> None:
-        self.rule = f"OUTPUT -d {self.lab.internet.probe4}/32 -j DROP"
-        self.shell.vm(self.old.name, f"iptables -A {self.rule}")
-
-    def undo(self) -> None:
-        self.shell.vm(self.old.name, f"iptables -D {self.rule}")
-
-
-class _MasterCrash(_Fault):
-    def make(self) -> None:
-        self.shell.host(f"virsh -c {self.lab.hypervisor.libvirt_uri} destroy {self.old.name}")
-
-    def undo(self) -> None:
-        self.shell.host(f"virsh -c {self.lab.hypervisor.libvirt_uri} start {self.old.name}")
+def fault_of(lab: Lab, scenario: str) -> Fault:
+    """The commands of a VRRP scenario; the drill runs them and the handout prints them."""
+    old = lab.master()
+    if scenario == "probe-cut":
+        rule = f"OUTPUT -d {lab.internet.probe4}/32 -j DROP"
+        return Fault(old.name, f"iptables -A {rule}", f"iptables -D {rule}")
+    if scenario == "master-crash":
+        virsh = f"virsh -c {lab.hypervisor.libvirt_uri}"
+        return Fault("host", f"{virsh} destroy {old.name}", f"{virsh} start {old.name}")
+    if scenario == "link-down":
+        port = f"ovs-ofctl mod-port {lab.hypervisor.bridge} tap{old.tap}"
+        return Fault("host", f"{port} down", f"{port} up")
+    raise ValueError(f"{scenario} is not a VRRP scenario")
 
 
-class _LinkDown(_Fault):
-    def _port(self, state: str) -> None:
-        self.shell.host(f"ovs-ofctl mod-port {self.lab.hypervisor.bridge} tap{self.old.tap} {state}")
-
-    def make(self) -> None:
-        self._port("down")
-
-    def undo(self) -> None:
-        self._port("up")
-
-
-FAULTS: dict[str, type[_Fault]] = {"probe-cut": _ProbeCut, "master-crash": _MasterCrash, "link-down": _LinkDown}
+def _run(shell: LabShell, machine: str, command: str) -> None:
+    if machine == "host":
+        shell.host(command)
+    else:
+        shell.vm(machine, command)
 
 
 def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     old = lab.master()
     new = lab.peer_of(old)
     watcher = new.clients[0]
-    fault = FAULTS[scenario](shell, lab, old)
+    fault = fault_of(lab, scenario)
     up_bound, back_bound = failover_bound(lab, scenario), failback_bound(lab, scenario)
     back_outage = preemption_outage_bound(lab)
 
@@ -381,7 +366,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         # From before the command: the fault may take effect anywhere inside it (`virsh destroy`
         # takes a second or two), so the figure is an upper bound.
         cut = time.monotonic()
-        fault.make()
+        _run(shell, fault.machine, fault.make)
         failover = watch.wait_for(watch.vips, cut, up_bound * 2 + 5)
         (out4, lost4), (out6, lost6) = pings.gaps()
         notes: dict[str, Any] = {}
@@ -393,13 +378,13 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         pings.started()
         time.sleep(1)
         restored = time.monotonic()
-        fault.undo()
+        _run(shell, fault.machine, fault.undo)
         faulty = False
         failback = watch.wait_for(set(), restored, back_bound + 10)
     finally:
         watch.close()
         if faulty:  # a scenario that stopped half-way leaves the lab as it found it
-            fault.undo()
+            _run(shell, fault.machine, fault.undo)
     # The backup releases the VIPs on the master's first advert; the master must then hold them
     # within the same bound (after a crash its track scripts may time out while its containers
     # start, and the VIPs go back and forth). Polled every 2 s, not to load a booting guest.

@@ -163,8 +163,8 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        # XML templates escape every value; the other files are not markup.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("xslt.j2",), default_for_string=False),
+        # XML and HTML templates escape every value; the other files are not markup.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("xslt.j2", "html.j2"), default_for_string=False),
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vxlab.cli import check, docs, drift, drill, preflight, render, validate
+from vxlab.cli import check, class_, diagram, docs, drift, drill, handout, preflight, render, validate
 from vxlab.errors import ConfigError
 
 VERBS = {
@@ -17,6 +17,9 @@ VERBS = {
     "check": check,
     "drill": drill,
     "drift": drift,
+    "diagram": diagram,
+    "handout": handout,
+    "class": class_,
 }
 
 

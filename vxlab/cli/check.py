@@ -10,7 +10,8 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from vxlab.checks import Outcome, lab_checks
-from vxlab.cli.common import add_stack_args, load_checked_args
+from vxlab.classview import save_check
+from vxlab.cli.common import add_stack_args, find_project, load_checked_args
 from vxlab.remote import LabShell
 
 
@@ -77,4 +78,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(outcomes) - failed} passed, {failed} failed")
     if args.junit:
         write_junit(args.junit, args.stack, outcomes, seconds)
+    save_check(
+        args.project or find_project(Path.cwd()),
+        args.stack,
+        {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "passed": len(outcomes) - failed,
+            "failed": failed,
+            "seconds": round(seconds, 1),
+            "failures": [
+                f"{o.check.section} {o.check.machine} {o.check.name}: {o.observed}" for o in outcomes if not o.ok
+            ],
+        },
+    )
     return 1 if failed else 0

@@ -19,7 +19,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--force", action="store_true", help="write into a folder that is not empty")
 
 
-def _check_out(out: Path, force: bool) -> None:
+def check_out(out: Path, force: bool) -> None:
     """Refuse, before rendering, a target that is a file, not writable, or holds other files."""
     try:
         if out.exists() and not out.is_dir():
@@ -41,7 +41,7 @@ def _check_out(out: Path, force: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     machines = render_lab(load_checked_args(args))
-    _check_out(args.out, args.force)
+    check_out(args.out, args.force)
     try:
         written = write_tree(machines, args.out)
     except OSError as exc:
