@@ -39,9 +39,11 @@ def lxd_containers(
     provider: lxd.Provider,
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource],
+    vm: pulumi.Resource,
 ) -> dict[str, lxd.Instance]:
     """One instance per container, created one after another; its files are uploaded by the
-    provider, and its `apply` command runs on create and on every change of the instance."""
+    provider, and its `apply` command runs on create and on every change of the instance.
+    Destroying the tenant's VM takes its containers with it: no `lxc delete` first."""
     made: dict[str, lxd.Instance] = {}
     previous: Sequence[pulumi.Resource] = depends_on
     for plan in plans:
@@ -61,7 +63,7 @@ def lxd_containers(
             ],
             execs={"apply": lxd.InstanceExecsArgs(commands=list(plan.apply), trigger="on_change", fail_on_error=True)},
             running=True,
-            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(previous)),
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(previous), deleted_with=vm),
         )
         previous = [made[plan.name]]
     return made

@@ -36,6 +36,8 @@ class RouterVM(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         connection = args.connect(self.vm.host_public_key)
-        self.steps = remote_steps(router_steps(args.machine), connection, self, name, [self.vm.domain])
+        self.steps = remote_steps(
+            router_steps(args.machine), connection, self, name, [self.vm.domain], deleted_with=self.vm.domain
+        )
         self.network = self.steps["file:/etc/network/interfaces"]
         self.register_outputs({"domain": self.vm.domain.name})

@@ -17,9 +17,12 @@ def remote_steps(
     prefix: str,
     depends_on: Sequence[pulumi.Resource] = (),
     known: Mapping[str, pulumi.Resource] | None = None,
+    deleted_with: pulumi.Resource | None = None,
 ) -> dict[str, command.remote.Command]:
     """One remote command per step. A step's `after` names earlier steps (or `known` ones made
-    by another call); a step with no `after` waits for `depends_on` (the VM, other machines)."""
+    by another call); a step with no `after` waits for `depends_on` (the VM, other machines).
+    With `deleted_with` (the VM the steps run in), destroying that VM skips the steps' deletes:
+    restoring a file on a disk about to be deleted is time lost; alone, a step still undoes itself."""
     made: dict[str, command.remote.Command] = {}
     known = known or {}
     for step in steps:
@@ -42,6 +45,7 @@ def remote_steps(
                 # (restore the original file, take the switch down).
                 delete_before_replace=True,
                 additional_secret_outputs=["stdout"] if step.secret_output else None,
+                deleted_with=deleted_with,
             ),
         )
     return made

@@ -42,11 +42,12 @@ class TenantVM(pulumi.ComponentResource):
         )
         connection = args.connect(self.vm.host_public_key)
         vm_steps = tenant_steps(lab, args.machines[tenant.name])
-        self.steps = remote_steps(vm_steps, connection, self, name, [self.vm.domain, *args.underlay])
-        self.lxd_steps = remote_steps(lxd_steps(lab), connection, self, name, known=self.steps)
+        domain = self.vm.domain
+        self.steps = remote_steps(vm_steps, connection, self, name, [domain, *args.underlay], deleted_with=domain)
+        self.lxd_steps = remote_steps(lxd_steps(lab), connection, self, name, known=self.steps, deleted_with=domain)
         credentials = self.lxd_steps["lxd-client"]
         self.lxd = lxd_provider(f"{name}-lxd", tenant.name, lxd_endpoint(lab, tenant), credentials, self)
         self.containers = lxd_containers(
-            container_plans(lab, tenant, args.machines), self.lxd, self, list(self.lxd_steps.values())
+            container_plans(lab, tenant, args.machines), self.lxd, self, list(self.lxd_steps.values()), domain
         )
         self.register_outputs({"domain": self.vm.domain.name})

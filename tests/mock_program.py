@@ -80,6 +80,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 "provider": request.provider,
                 "additionalSecretOutputs": list(request.additionalSecretOutputs),
                 "deleteBeforeReplace": request.deleteBeforeReplace,
+                "deletedWith": request.deletedWith,
                 "inputs": json_format.MessageToDict(request.object),
             }
         )

@@ -347,3 +347,33 @@ def test_drift_repairs_name_resources_the_program_registers(stack: str) -> None:
     urns = {r["urn"] for r in resources(stack)}
     missing = {e.urn for e in expected_state(load_lab(PROJECT, stack), stack)} - urns
     assert missing == set()
+
+
+def _vm_domains(stack: str) -> dict[str, str]:
+    """Each VM component's URN -> the URN of its libvirt domain."""
+    rs = resources(stack)
+    labvms = {r["urn"]: r["parent"] for r in rs if r["type"] == "vxlab:index:LabVM"}
+    return {labvms[r["parent"]]: r["urn"] for r in rs if r["type"] == "libvirt:index/domain:Domain"}
+
+
+def _inside_vms(stack: str) -> list[Any]:
+    """Each remote command and container whose parent is a VM component: it runs in that VM."""
+    domains = _vm_domains(stack)
+    kinds = {"command:remote:Command", "lxd:index/instance:Instance"}
+    return [
+        pytest.param(stack, r["name"], r["parent"], id=f"{stack}:{r['name']}")
+        for r in resources(stack)
+        if r["type"] in kinds and r["parent"] in domains
+    ]
+
+
+@pytest.mark.parametrize(("stack", "name", "vm"), [p for s in ("dev", "ci") for p in _inside_vms(s)])
+def test_what_runs_inside_a_vm_is_deleted_with_its_domain(stack: str, name: str, vm: str) -> None:
+    assert by_name(stack)[name]["deletedWith"] == _vm_domains(stack)[vm]
+
+
+@pytest.mark.parametrize("stack", ["dev", "ci"])
+def test_what_runs_on_the_hypervisor_is_deleted_on_its_own(stack: str) -> None:
+    rs = resources(stack)
+    on_host = [r["name"] for r in rs if r["type"] == "command:local:Command" and r["deletedWith"]]
+    assert on_host == []

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from vxlab.cli import check, class_, diagram, docs, drift, drill, handout, preflight, render, validate
+from vxlab.cli import check, class_, diagram, docs, drift, drill, handout, preflight, render, timeline, validate
 from vxlab.errors import ConfigError
 
 VERBS = {
@@ -20,6 +20,7 @@ VERBS = {
     "diagram": diagram,
     "handout": handout,
     "class": class_,
+    "timeline": timeline,
 }
 
 
