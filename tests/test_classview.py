@@ -80,3 +80,15 @@ def test_class_json_has_a_row_per_stack() -> None:
 def test_class_exits_1_when_stacks_collide(two_groups: Path) -> None:
     (two_groups / "Pulumi.group02.yaml").write_text("config:\n  vxlab:group: 2\n  vxlab:segment:\n    vni: 1007\n")
     assert vxlab("class", "--no-state", cwd=two_groups).returncode == 1
+
+
+@pytest.mark.parametrize("action", ["up", "destroy", "check"])
+def test_acting_on_an_unknown_stack_is_refused_before_anything_runs(two_groups: Path, action: str) -> None:
+    result = vxlab("class", action, "--stacks", "group09", cwd=two_groups)
+    assert (result.returncode, result.stderr.startswith("vxlab: --stacks: no stack group09")) == (2, True)
+
+
+def test_acting_on_colliding_stacks_is_refused_before_anything_runs(two_groups: Path) -> None:
+    (two_groups / "Pulumi.group02.yaml").write_text("config:\n  vxlab:group: 2\n  vxlab:segment:\n    vni: 1007\n")
+    result = vxlab("class", "up", "--stacks", "group01", cwd=two_groups)
+    assert (result.returncode, "collides" in result.stderr, (two_groups / ".vxlab").exists()) == (2, True, False)

@@ -84,7 +84,6 @@ def write(lab: Lab, stack: str, out: Path, pdf: bool = True) -> Written:
     return Written(page, svg, png, printed)
 
 
-
 def folder(project: Path, stack: str) -> Path:
     """Where scripts/lab-up leaves a stack's handout."""
     return project / "handouts" / stack

@@ -1,5 +1,10 @@
-"""`vxlab class [--html FILE] [--json]`: every stack of the project in one table, collisions
-marked, and where a stack is deployed its state and its last `vxlab check`."""
+"""`vxlab class [show] [--html FILE] [--json]`: every stack of the project in one table,
+collisions marked, and where a stack is deployed its state and its last `vxlab check`.
+
+`vxlab class up|destroy|check [--stacks S ...] [--parallel N]`: that action on several stacks at
+once (default: every stack), `up` and `destroy` through Pulumi's Automation API (the engine and
+state `scripts/pulumi` uses), `check` as `vxlab check`; a progress line per running stack, a
+summary table, exit status 1 if any stack failed, and each stack's log in .vxlab/logs/."""
 
 from __future__ import annotations
 
@@ -12,16 +17,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vxlab import handout
+from vxlab.classrun import Action, Progress, log_path, run_all, summary
 from vxlab.classview import StackRow, check_text, class_rows, last_check, state_text, text_table
+from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import find_project
 from vxlab.errors import ConfigError
+from vxlab.load import list_stacks, load_checked, load_lab
 from vxlab.render import render_template
 
 ENGINE_TIMEOUT_S = 60
 
 
+ACTIONS = ("show", "up", "destroy", "check")
+
+
 def add_parser(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("class", help="every stack of the project in one table")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "class", help="every stack of the project in one table; up, destroy or check several at once"
+    )
+    parser.add_argument("action", nargs="?", choices=ACTIONS, default="show", help="what to do (default: show)")
+    parser.add_argument("--stacks", nargs="+", default=None, help="the stacks to act on (default: every stack)")
+    parser.add_argument("--parallel", type=int, default=2, help="stacks acted on at once (default: 2)")
+    add_key_arg(parser)
     parser.add_argument("--project", type=Path, default=None, help="project folder (default: find Pulumi.yaml)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.add_argument("--html", type=Path, default=None, help="also write the table as an HTML page here")
@@ -77,7 +95,9 @@ def _add_state(project: Path, rows: list[StackRow], chosen: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    project = args.project or find_project(Path.cwd())
+    project = (args.project or find_project(Path.cwd())).resolve()
+    if args.action != "show":
+        return act(args, project)
     rows = class_rows(project)
     for row in rows:
         row.last_check = last_check(project, row.stack)
@@ -95,3 +115,82 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(text_table(rows), end="")
     return 1 if any(r.collisions or r.error for r in rows) else 0
+
+
+def _chosen_stacks(project: Path, named: list[str] | None) -> list[str]:
+    """The stacks to act on, each loaded and checked against the others before anything runs."""
+    known = list_stacks(project)
+    stacks = named or known
+    for stack in stacks:
+        if stack not in known:
+            raise ConfigError("--stacks", f"no stack {stack} (Pulumi.{stack}.yaml)", f"name one of {', '.join(known)}")
+        load_checked(project, stack)
+    return stacks
+
+
+def _host_ready(project: Path, log: Path) -> None:
+    """What every stack on this machine shares, made once: the images, the hypervisor services."""
+    with log.open("a") as out:
+        for script in ("build-images", "lab-host"):
+            command = [str(project / "scripts" / script)] + (["up"] if script == "lab-host" else [])
+            if subprocess.run(command, cwd=project, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
+                raise ConfigError("", f"scripts/{script} failed", f"read {log}")
+
+
+def _engine_action(project: Path, action: str, key: Path) -> Action:
+    # Imported here: the Pulumi SDK is an extra (pip install vxlab[pulumi]); the other verbs run without it.
+    from vxlab import automation
+
+    env = automation.engine_env(project)
+
+    def run_one(stack: str, p: Progress) -> str:
+        with p.log.open("a") as log:
+            chosen = automation.select(project, stack, env, create=action == "up")
+            on_event = automation.counter(p.step)
+            if action == "up":
+                automation.ensure_key(chosen, key)
+                changes = chosen.up(on_output=log.write, on_event=on_event, color="never").summary.resource_changes
+                handout.write(load_lab(project, stack), stack, handout.folder(project, stack))
+            else:
+                changes = chosen.destroy(on_output=log.write, on_event=on_event, color="never").summary.resource_changes
+                shutil.rmtree(handout.folder(project, stack), ignore_errors=True)
+        return ", ".join(f"{op} {n}" for op, n in sorted((changes or {}).items()))
+
+    return run_one
+
+
+def _check_action(project: Path, key: Path, known_hosts: Path | None) -> Action:
+    def run_one(stack: str, p: Progress) -> str:
+        command = [sys.executable, "-m", "vxlab.cli", "check", "--stack", stack, "--project", str(project)]
+        command += ["--key", str(key)] + (["--known-hosts", str(known_hosts)] if known_hosts else [])
+        with p.log.open("a") as log:
+            proc = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=log, text=True)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                if line.startswith(("pass ", "FAIL ")):
+                    p.step()
+            code = proc.wait()
+        result = last_check(project, stack)
+        detail = f"{result['passed']}/{result['passed'] + result['failed']} passed" if result else f"exit {code}"
+        if code != 0:
+            raise RuntimeError(detail)
+        return detail
+
+    return run_one
+
+
+def act(args: argparse.Namespace, project: Path) -> int:
+    stacks = _chosen_stacks(project, args.stacks)
+    key = args.key.expanduser()
+    action: Action
+    if args.action == "check":
+        action = _check_action(project, key, args.known_hosts)
+    else:
+        if args.action == "up":
+            _host_ready(project, log_path(project, "class", "host"))
+        action = _engine_action(project, args.action, key)
+    progress = [Progress(stack, args.action, log_path(project, stack, args.action)) for stack in stacks]
+    ok = run_all(progress, action, args.parallel, lambda line: print(f"vxlab class: {line}", flush=True))
+    print(summary(progress), end="")
+    return 0 if ok else 1

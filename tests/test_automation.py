@@ -1,0 +1,45 @@
+"""The Automation API side of `vxlab class`: the engine's environment, counting finished steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pulumi.automation import events
+
+from vxlab.automation import counter, engine_env
+from vxlab.errors import ConfigError
+
+
+def test_the_engine_env_is_what_scripts_pulumi_env_prints(tmp_path: Path) -> None:
+    script = tmp_path / "scripts" / "pulumi-env"
+    script.parent.mkdir()
+    script.write_text("#!/bin/sh\necho PATH=/opt/pulumi/bin:/usr/bin\necho PULUMI_BACKEND_URL=file:///x=y\n")
+    script.chmod(0o755)
+    assert engine_env(tmp_path) == {"PATH": "/opt/pulumi/bin:/usr/bin", "PULUMI_BACKEND_URL": "file:///x=y"}
+
+
+def test_a_project_without_the_env_script_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="scripts/pulumi-env"):
+        engine_env(tmp_path)
+
+
+def _done(op: events.OpType, planning: bool = False) -> events.EngineEvent:
+    meta = events.StepEventMetadata(op=op, urn="urn:pulumi:ci::vxlab::t::g39-greenC1", type="t", provider="")
+    return events.EngineEvent(sequence=1, timestamp=1, res_outputs_event=events.ResOutputsEvent(meta, planning))
+
+
+@pytest.mark.parametrize(
+    ("event", "counted"),
+    [
+        (_done(events.OpType.CREATE), ["g39-greenC1"]),
+        (_done(events.OpType.DELETE), ["g39-greenC1"]),
+        (_done(events.OpType.SAME), []),
+        (_done(events.OpType.CREATE, planning=True), []),
+        (events.EngineEvent(sequence=1, timestamp=1), []),
+    ],
+)
+def test_only_finished_steps_that_changed_something_are_counted(event: events.EngineEvent, counted: list[str]) -> None:
+    seen: list[str] = []
+    counter(seen.append)(event)
+    assert seen == counted
