@@ -92,3 +92,30 @@ def test_acting_on_colliding_stacks_is_refused_before_anything_runs(two_groups: 
     (two_groups / "Pulumi.group02.yaml").write_text("config:\n  vxlab:group: 2\n  vxlab:segment:\n    vni: 1007\n")
     result = vxlab("class", "up", "--stacks", "group01", cwd=two_groups)
     assert (result.returncode, "collides" in result.stderr, (two_groups / ".vxlab").exists()) == (2, True, False)
+
+
+def _fake_script(project: Path, name: str, body: str) -> None:
+    script = project / "scripts" / name
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+
+
+def test_the_shared_host_is_made_ready_once_with_its_log_kept(tmp_path: Path) -> None:
+    from vxlab.cli.class_ import _host_ready
+
+    _fake_script(tmp_path, "build-images", "echo images built")
+    _fake_script(tmp_path, "lab-host", 'echo "lab-host $1"')
+    log = tmp_path / ".vxlab" / "logs" / "class-host.log"
+    _host_ready(tmp_path, log)
+    assert log.read_text() == "images built\nlab-host up\n"
+
+
+def test_a_failing_host_step_names_its_script_and_log(tmp_path: Path) -> None:
+    from vxlab.cli.class_ import _host_ready
+    from vxlab.errors import ConfigError
+
+    _fake_script(tmp_path, "build-images", "exit 3")
+    log = tmp_path / ".vxlab" / "logs" / "class-host.log"
+    with pytest.raises(ConfigError, match="scripts/build-images failed"):
+        _host_ready(tmp_path, log)

@@ -130,6 +130,7 @@ def _chosen_stacks(project: Path, named: list[str] | None) -> list[str]:
 
 def _host_ready(project: Path, log: Path) -> None:
     """What every stack on this machine shares, made once: the images, the hypervisor services."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as out:
         for script in ("build-images", "lab-host"):
             command = [str(project / "scripts" / script)] + (["up"] if script == "lab-host" else [])
