@@ -146,14 +146,19 @@ def _engine_action(project: Path, action: str, key: Path) -> Action:
 
     def run_one(stack: str, p: Progress) -> str:
         with p.log.open("a") as log:
+
+            def output(line: str) -> None:  # the engine's lines come without their newline
+                log.write(line + "\n")
+                log.flush()
+
             chosen = automation.select(project, stack, env, create=action == "up")
             on_event = automation.counter(p.step)
             if action == "up":
                 automation.ensure_key(chosen, key)
-                changes = chosen.up(on_output=log.write, on_event=on_event, color="never").summary.resource_changes
+                changes = chosen.up(on_output=output, on_event=on_event, color="never").summary.resource_changes
                 handout.write(load_lab(project, stack), stack, handout.folder(project, stack))
             else:
-                changes = chosen.destroy(on_output=log.write, on_event=on_event, color="never").summary.resource_changes
+                changes = chosen.destroy(on_output=output, on_event=on_event, color="never").summary.resource_changes
                 shutil.rmtree(handout.folder(project, stack), ignore_errors=True)
         return ", ".join(f"{op} {n}" for op, n in sorted((changes or {}).items()))
 
