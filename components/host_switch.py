@@ -11,6 +11,7 @@ from components.steps import local_steps, remote_steps
 from vxlab.model import Lab
 from vxlab.naming import stack_label
 from vxlab.provision import host_steps
+from vxlab.remote import hypervisor_host_key
 from vxlab.render import Machine, host_ports
 
 
@@ -33,7 +34,11 @@ class HostSwitch(pulumi.ComponentResource):
         self.commands: dict[str, pulumi.Resource]
         if lab.hypervisor.ssh_host:
             connection = command.remote.ConnectionArgs(
-                host=lab.hypervisor.ssh_host, user="root", private_key=args.private_key
+                host=lab.hypervisor.ssh_host,
+                user="root",
+                private_key=args.private_key,
+                # The key the libvirt URI's knownhosts file pins, as libvirt itself trusts it.
+                host_key=hypervisor_host_key(lab),
             )
             self.commands = dict(remote_steps(steps, connection, self, prefix))
         else:

@@ -35,7 +35,7 @@ from typing import Any
 
 from vxlab.checks import holds
 from vxlab.model import Lab, Tenant
-from vxlab.remote import LabShell
+from vxlab.remote import LabShell, uri_on_hypervisor
 from vxlab.render import CHECK_PING_WAIT_S
 
 PING_INTERVAL = 0.02
@@ -329,7 +329,7 @@ def fault_of(lab: Lab, scenario: str) -> Fault:
         rule = f"OUTPUT -d {lab.internet.probe4}/32 -j DROP"
         return Fault(old.name, f"iptables -A {rule}", f"iptables -D {rule}")
     if scenario == "master-crash":
-        virsh = f"virsh -c {lab.hypervisor.libvirt_uri}"
+        virsh = f"virsh -c {uri_on_hypervisor(lab)}"
         return Fault("host", f"{virsh} destroy {old.name}", f"{virsh} start {old.name}")
     if scenario == "link-down":
         port = f"ovs-ofctl mod-port {lab.hypervisor.bridge} tap{old.tap}"

@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from vxlab.errors import ConfigError
 from vxlab.model import Lab
@@ -31,6 +32,53 @@ def pinned_host_keys(lab: Lab, known_hosts: Path | None = None) -> str:
             "run it where `pulumi up` ran, or pass --known-hosts FILE (scripts/pulumi stack output known_hosts > FILE)",
         )
     return pinned
+
+
+def uri_on_hypervisor(lab: Lab) -> str:
+    """The libvirt URI for a command that runs on the hypervisor itself (`virsh` in a fault):
+    `qemu+ssh://root@host/system` is `qemu:///system` there."""
+    uri = urlsplit(lab.hypervisor.libvirt_uri)
+    if lab.hypervisor.ssh_host is None:
+        return lab.hypervisor.libvirt_uri
+    return f"{uri.scheme.split('+')[0]}://{uri.path or '/system'}"
+
+
+def hypervisor_ssh_options(lab: Lab) -> list[str]:
+    """How to reach a remote hypervisor as the libvirt URI says (its `keyfile` and `knownhosts`,
+    the libvirt provider's spellings), so the engine and vxlab trust the same host key."""
+    query = parse_qs(urlsplit(lab.hypervisor.libvirt_uri).query)
+    options = ["-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15"]
+    if "keyfile" in query:
+        options += ["-i", query["keyfile"][0]]
+    if "knownhosts" in query:
+        options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={query['knownhosts'][0]}"]
+    return options
+
+
+def hypervisor_host_key(lab: Lab) -> str | None:
+    """The remote hypervisor's host key (TYPE BASE64) from the URI's `knownhosts` file, so the
+    engine's SSH to it trusts that key only; None when the URI names no such file."""
+    query = parse_qs(urlsplit(lab.hypervisor.libvirt_uri).query)
+    if lab.hypervisor.ssh_host is None or "knownhosts" not in query:
+        return None
+    path = Path(query["knownhosts"][0])
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ConfigError(
+            "vxlab:hypervisor.libvirt_uri",
+            f"cannot read its knownhosts file {path} ({exc.strerror})",
+            "name the known_hosts file that holds the hypervisor's host key",
+        ) from None
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3 and lab.hypervisor.ssh_host in fields[0].split(","):
+            return f"{fields[1]} {fields[2]}"
+    raise ConfigError(
+        "vxlab:hypervisor.libvirt_uri",
+        f"its knownhosts file {path} has no key for {lab.hypervisor.ssh_host}",
+        f"add the line `{lab.hypervisor.ssh_host} TYPE KEY` (ssh-keyscan {lab.hypervisor.ssh_host})",
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +162,9 @@ class LabShell:
         """A command on the hypervisor: this machine, or `hypervisor.ssh_host` as root."""
         ssh_host = self.lab.hypervisor.ssh_host
         argv = (
-            ["sh", "-c", command] if ssh_host is None else ["ssh", "-o", "BatchMode=yes", f"root@{ssh_host}", command]
+            ["sh", "-c", command]
+            if ssh_host is None
+            else ["ssh", *hypervisor_ssh_options(self.lab), f"root@{ssh_host}", command]
         )
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)

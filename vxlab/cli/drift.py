@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 from dataclasses import asdict
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import add_stack_args, load_checked_args
 from vxlab.drift import Difference, compare, expected_state, parse, read_command
-from vxlab.hostcheck import is_local
 from vxlab.remote import LabShell
 
 
@@ -29,17 +27,15 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     lab = load_checked_args(args)
     start = time.monotonic()
-    local = is_local(lab)
-    expected = expected_state(lab, args.stack, local_host=local)
+    # The host switch's files are installed by local commands, or over SSH to hypervisor.ssh_host.
+    expected = expected_state(lab, args.stack, local_host=lab.hypervisor.ssh_host is None)
     machines = {e.machine: e.role for e in expected}
     found: dict[str, dict[str, str]] = {}
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
         for machine, role in machines.items():
             command = read_command([e for e in expected if e.machine == machine])
             if role == "host":
-                if not local:
-                    continue  # a remote hypervisor's files are its admin's to read
-                out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False).stdout
+                out = shell.host(command).out
             elif role in ("dhcp-server", "client"):
                 out = shell.container(machine, command).out
             else:
