@@ -22,7 +22,8 @@ COMPONENT = urn("vxlab:index:TenantVM", "green")
 
 
 def event(t: int, kind: str, op: str, target: str, custom: bool = True, planning: bool = False) -> dict[str, Any]:
-    meta = {"op": op, "urn": target, "type": target.split("::")[-2], "new": {"custom": custom}}
+    state = {"custom": True} if custom else {}  # the engine leaves `custom` out when it is false
+    meta = {"op": op, "urn": target, "type": target.split("::")[-2], "new": state}
     return {"timestamp": t, kind: {"metadata": meta, "planning": planning}}
 
 

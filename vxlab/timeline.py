@@ -42,9 +42,10 @@ class Span:
 
 
 def _custom(metadata: Mapping[str, Any]) -> bool:
-    """Components and the stack only register: they have no step of their own to time."""
+    """Components and the stack only register: they have no step of their own to time. (The
+    engine leaves `custom` out when it is false.)"""
     state = metadata.get("new") or metadata.get("old") or {}
-    return bool(state.get("custom", True)) and metadata.get("type") != "pulumi:pulumi:Stack"
+    return bool(state.get("custom", False)) and metadata.get("type") != "pulumi:pulumi:Stack"
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
