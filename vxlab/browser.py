@@ -47,8 +47,8 @@ def find_browser() -> str:
 class Page:
     """One tab showing one file; `problems` lists what went wrong while it loaded."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], to_browser: int, from_browser: int) -> None:
-        self._proc, self._out, self._in = proc, to_browser, from_browser
+    def __init__(self, to_browser: int, from_browser: int) -> None:
+        self._out, self._in = to_browser, from_browser
         self._buffer = b""
         self._next_id = 0
         self._session = ""
@@ -196,7 +196,7 @@ def open_page(path: Path) -> Iterator[Page]:
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
-        page = Page(proc, to_browser_w, from_browser_r)
+        page = Page(to_browser_w, from_browser_r)
         try:
             page.open(path.resolve().as_uri())
             yield page

@@ -52,7 +52,8 @@ DHCP_BOUND_S = 30.0
 # The VIP watch outlives the scenario's bounds by this much (the probe-cut's checks on the new
 # side, the pings' start); it is stopped earlier when the scenario ends.
 WATCH_SLACK_S = 400.0
-SCENARIOS = ("probe-cut", "master-crash", "link-down", "dhcp-peer-down")
+VRRP_SCENARIOS = ("probe-cut", "master-crash", "link-down")
+SCENARIOS = (*VRRP_SCENARIOS, "dhcp-peer-down")
 
 
 def skew_time(lab: Lab, priority: int) -> float:

@@ -8,14 +8,13 @@ from pathlib import Path
 
 from vxlab import addressing, diagram
 from vxlab.checks import lab_checks
-from vxlab.drill import Fault, failback_bound, failover_bound, fault_of
+from vxlab.drill import VRRP_SCENARIOS, Fault, failback_bound, failover_bound, fault_of
 from vxlab.model import Lab
 from vxlab.naming import stack_label
 from vxlab.outputs import lab_outputs
 from vxlab.render import render_template
 
 TEMPLATE = "handout/handout.html.j2"
-VRRP_SCENARIOS = ("probe-cut", "master-crash", "link-down")
 
 
 @dataclass(frozen=True)
