@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vxlab.classview import aligned
+
 LOGS_DIR = Path(".vxlab") / "logs"
 
 
@@ -60,9 +62,7 @@ def summary(progress: Sequence[Progress]) -> str:
     rows += [
         (p.stack, p.action, p.state, f"{p.seconds(p.ended or 0):.0f}", str(p.steps), p.detail or "") for p in progress
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = aligned(rows)
     for p in progress:
         if p.state == "failed":
             lines.append(f"{p.stack}: log kept in {p.log}")

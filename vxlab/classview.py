@@ -8,6 +8,7 @@ without an engine.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,12 +140,17 @@ def cells(row: StackRow) -> list[str]:
     ]
 
 
+def aligned(table: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as padded columns for the terminal, the first one a header underlined with dashes."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
 def text_table(rows: list[StackRow]) -> str:
     """A table for the terminal, then each stack's collisions and state below it."""
-    table = [list(COLUMNS)] + [cells(r) for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = aligned([list(COLUMNS)] + [cells(r) for r in rows])
     lines.append("")
     for r in rows:
         if r.error:

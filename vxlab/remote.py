@@ -37,31 +37,36 @@ def pinned_host_keys(lab: Lab, known_hosts: Path | None = None) -> str:
 def uri_on_hypervisor(lab: Lab) -> str:
     """The libvirt URI for a command that runs on the hypervisor itself (`virsh` in a fault):
     `qemu+ssh://root@host/system` is `qemu:///system` there."""
-    uri = urlsplit(lab.hypervisor.libvirt_uri)
     if lab.hypervisor.ssh_host is None:
         return lab.hypervisor.libvirt_uri
+    uri = urlsplit(lab.hypervisor.libvirt_uri)
     return f"{uri.scheme.split('+')[0]}://{uri.path or '/system'}"
+
+
+def _uri_params(lab: Lab) -> dict[str, str]:
+    """The libvirt URI's query, `?keyfile=…&knownhosts=…`, one value per name."""
+    return {name: values[0] for name, values in parse_qs(urlsplit(lab.hypervisor.libvirt_uri).query).items()}
 
 
 def hypervisor_ssh_options(lab: Lab) -> list[str]:
     """How to reach a remote hypervisor as the libvirt URI says (its `keyfile` and `knownhosts`,
     the libvirt provider's spellings), so the engine and vxlab trust the same host key."""
-    query = parse_qs(urlsplit(lab.hypervisor.libvirt_uri).query)
+    params = _uri_params(lab)
     options = ["-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15"]
-    if "keyfile" in query:
-        options += ["-i", query["keyfile"][0]]
-    if "knownhosts" in query:
-        options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={query['knownhosts'][0]}"]
+    if "keyfile" in params:
+        options += ["-i", params["keyfile"]]
+    if "knownhosts" in params:
+        options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={params['knownhosts']}"]
     return options
 
 
 def hypervisor_host_key(lab: Lab) -> str | None:
     """The remote hypervisor's host key (TYPE BASE64) from the URI's `knownhosts` file, so the
     engine's SSH to it trusts that key only; None when the URI names no such file."""
-    query = parse_qs(urlsplit(lab.hypervisor.libvirt_uri).query)
-    if lab.hypervisor.ssh_host is None or "knownhosts" not in query:
+    known = _uri_params(lab).get("knownhosts")
+    if lab.hypervisor.ssh_host is None or known is None:
         return None
-    path = Path(query["knownhosts"][0])
+    path = Path(known)
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
