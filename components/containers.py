@@ -41,29 +41,32 @@ def lxd_containers(
     depends_on: Sequence[pulumi.Resource],
     vm: pulumi.Resource,
 ) -> dict[str, lxd.Instance]:
-    """One instance per container, created one after another; its files are uploaded by the
-    provider, and its `apply` command runs on create and on every change of the instance.
+    """One instance per container, all made at once (see `container_plans`). The provider uploads
+    each one's files, and its `apply` command runs on create and on every change of the instance.
     Destroying the tenant's VM takes its containers with it: no `lxc delete` first."""
-    made: dict[str, lxd.Instance] = {}
-    previous: Sequence[pulumi.Resource] = depends_on
-    for plan in plans:
-        made[plan.name] = lxd.Instance(
-            plan.name,
-            name=plan.name,
-            image=plan.image,
-            type="container",
-            profiles=["default"],
-            config=plan.limits,
-            devices=[lxd.InstanceDeviceArgs(name="eth0", type="nic", properties=plan.nic)],
-            files=[
-                lxd.InstanceFileArgs(
-                    target_path=f.path, content=f.content, mode=f"0{f.mode:o}", create_directories=True
-                )
-                for f in plan.files
-            ],
-            execs={"apply": lxd.InstanceExecsArgs(commands=list(plan.apply), trigger="on_change", fail_on_error=True)},
-            running=True,
-            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(previous), deleted_with=vm),
-        )
-        previous = [made[plan.name]]
-    return made
+    return {plan.name: _instance(plan, provider, parent, depends_on, vm) for plan in plans}
+
+
+def _instance(
+    plan: ContainerPlan,
+    provider: lxd.Provider,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource],
+    vm: pulumi.Resource,
+) -> lxd.Instance:
+    return lxd.Instance(
+        plan.name,
+        name=plan.name,
+        image=plan.image,
+        type="container",
+        profiles=["default"],
+        config=plan.limits,
+        devices=[lxd.InstanceDeviceArgs(name="eth0", type="nic", properties=plan.nic)],
+        files=[
+            lxd.InstanceFileArgs(target_path=f.path, content=f.content, mode=f"0{f.mode:o}", create_directories=True)
+            for f in plan.files
+        ],
+        execs={"apply": lxd.InstanceExecsArgs(commands=list(plan.apply), trigger="on_change", fail_on_error=True)},
+        running=True,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on), deleted_with=vm),
+    )

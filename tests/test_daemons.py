@@ -130,3 +130,22 @@ def test_keepalived_check_rejects_tracking_a_nic_the_tenant_has_not() -> None:
     conf = machine.file("/etc/keepalived/keepalived.conf")
     broken = replace(conf, content=conf.content.replace("        enp0s1\n", "        enp9s9\n"))
     assert not check_file(broken, machine, TRACKED).ok
+
+
+@pytest.mark.parametrize(
+    ("driver", "pool"), [("btrfs", "  driver: btrfs\n  config:\n    size: 6GiB\n"), ("dir", "  driver: dir\n")]
+)
+def test_the_lxd_pool_is_the_stacks_storage_driver(driver: str, pool: str) -> None:
+    lab = build_lab({"lxd": {"storage_driver": driver, "storage_gib": 6}})
+    machine = _tenant(lab, "blueTenant")
+    preseed = machine.file("/etc/vxlab/lxd-preseed.yaml")
+    assert f"- name: default\n{pool}profiles:" in preseed.content
+    verdict = check_file(preseed, machine, lab)
+    assert verdict.ok, verdict.detail
+
+
+def test_the_preseed_check_rejects_a_pool_of_another_driver() -> None:
+    machine = _tenant(LABS["dev"], "blueTenant")
+    preseed = machine.file("/etc/vxlab/lxd-preseed.yaml")
+    broken = replace(preseed, content=preseed.content.replace("driver: btrfs", "driver: dir"))
+    assert not check_file(broken, machine, LABS["dev"]).ok

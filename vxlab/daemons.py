@@ -286,6 +286,10 @@ def check_lxd_preseed(run: _Run, f: RenderedFile, m: Machine, lab: Lab) -> tuple
     root = doc["profiles"][0]["devices"].get("root")
     if root != {"path": "/", "pool": doc["storage_pools"][0]["name"], "type": "disk"}:
         return False, f"unexpected root device {root}"
+    pool = doc["storage_pools"][0]
+    wanted = {"size": f"{lab.lxd.storage_gib}GiB"} if lab.lxd.storage_driver == "btrfs" else None
+    if (pool["driver"], pool.get("config")) != (lab.lxd.storage_driver, wanted):
+        return False, f"the pool is {pool['driver']} {pool.get('config')}, not {lab.lxd.storage_driver} {wanted}"
     return True, ""
 
 

@@ -172,7 +172,7 @@ def lab_defaults(group: int) -> dict[str, Any]:
                 "load_balance_max_seconds": 3,
             },
         },
-        "lxd": {"port": 8443, "memory_mib": 256, "cpus": 1},
+        "lxd": {"port": 8443, "memory_mib": 256, "cpus": 1, "storage_driver": "btrfs", "storage_gib": 4},
     }
 
 

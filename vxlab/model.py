@@ -326,6 +326,11 @@ class Lxd(Strict_):
     port: Port = Field(description="the tenants' LXD API port, served on each tenant's underlay address only")
     memory_mib: int = Field(ge=64, le=65536, description="memory limit of each container in MiB (64..65536)")
     cpus: int = Field(ge=1, le=16, description="CPU limit of each container (1..16)")
+    storage_driver: Literal["btrfs", "dir"] = Field(
+        description="the tenants' LXD storage pool: btrfs (a loop file; the image is unpacked once and "
+        "each container is a snapshot of it) or dir (the image unpacked again for every container)"
+    )
+    storage_gib: int = Field(ge=1, le=64, description="size of the btrfs pool's loop file in GiB (1..64; sparse)")
 
 
 class Lab(Strict_):

@@ -34,7 +34,8 @@ from vxlab.render import (
 # Packages each role needs; an image without Internet access must already carry them.
 PACKAGES = {
     "router": ("ifupdown", "iproute2", "iptables", "conntrack", "iputils-ping"),
-    "tenant": ("ifupdown", "openvswitch-switch", "keepalived", "radvd", "iputils-ping", "lxd"),
+    # btrfs-progs: LXD formats its btrfs pool's loop file with mkfs.btrfs.
+    "tenant": ("ifupdown", "openvswitch-switch", "keepalived", "radvd", "iputils-ping", "lxd", "btrfs-progs"),
 }
 
 
@@ -266,7 +267,8 @@ def tenant_steps(lab: Lab, machine: Machine) -> list[Step]:
         file_step(
             f("/etc/vxlab/lxd-preseed.yaml"),
             "lxd waitready --timeout=120 && lxd init --preseed < /etc/vxlab/lxd-preseed.yaml",
-            after=("segment",),
+            # The API listens on the underlay address, there once the interfaces are up.
+            after=(iface,),
         ),
     ]
 
@@ -335,16 +337,23 @@ class ContainerPlan:
 
 
 def container_plans(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> list[ContainerPlan]:
-    """The tenant's containers, DHCP server first: LXD 5.0 stalls on concurrent unpacks of one
-    image on a slow guest, so the components create them one after another in this order."""
+    """The tenant's containers, DHCP server first. The components create them all at once: on a
+    btrfs pool LXD unpacks the image once (concurrent creates wait for it) and snapshots it for
+    each; a client's `ifup` keeps asking for a lease until a DHCP server of the pair answers."""
     plans = []
     for name in (tenant.dhcp_server.name, *tenant.clients):
         machine = machines[name]
-        apply = (
-            "timeout 300 systemctl is-system-running --wait >/dev/null 2>&1; ifdown --force eth0 2>/dev/null; ifup eth0"
-        )
+        booted = "timeout 300 systemctl is-system-running --wait >/dev/null 2>&1"
         if machine.role == "dhcp-server":
-            apply += " && systemctl restart isc-dhcp-server"
+            # The image leaves the DHCP server disabled (the clients do not run it).
+            apply = (
+                f"{booted}; ifdown --force eth0 2>/dev/null; ifup eth0"
+                " && systemctl enable -q isc-dhcp-server && systemctl restart isc-dhcp-server"
+            )
+        else:
+            # dhclient gives up after 60 s; the pair's servers start at the same time as the
+            # clients, so a client asks again (the third failure fails the container).
+            apply = f"{booted}; for try in 1 2 3; do ifdown --force eth0 2>/dev/null; ifup eth0 && break; done"
         plans.append(
             ContainerPlan(
                 name=name,

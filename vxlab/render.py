@@ -302,6 +302,7 @@ class _Renderer:
                     "/etc/vxlab/lxd-preseed.yaml",
                     "lxd-preseed",
                     https_address=lxd_address(lab, t),
+                    lxd=lab.lxd,
                 ),
             ),
         )
