@@ -11,6 +11,8 @@ import pulumi_lxd as lxd
 
 from vxlab.provision import ContainerPlan
 
+CREATE_TIMEOUT = "20m"
+
 
 def lxd_provider(
     name: str, remote: str, endpoint: str, credentials: command.remote.Command, parent: pulumi.Resource
@@ -41,10 +43,15 @@ def lxd_containers(
     depends_on: Sequence[pulumi.Resource],
     vm: pulumi.Resource,
 ) -> dict[str, lxd.Instance]:
-    """One instance per container, all made at once (see `container_plans`). The provider uploads
-    each one's files, and its `apply` command runs on create and on every change of the instance.
-    Destroying the tenant's VM takes its containers with it: no `lxc delete` first."""
-    return {plan.name: _instance(plan, provider, parent, depends_on, vm) for plan in plans}
+    """One instance per container, made one after another (see `container_plans`). The provider
+    uploads each one's files, and its `apply` command runs on create and on every change of the
+    instance. Destroying the tenant's VM takes its containers with it: no `lxc delete` first."""
+    made: dict[str, lxd.Instance] = {}
+    previous: Sequence[pulumi.Resource] = depends_on
+    for plan in plans:
+        made[plan.name] = _instance(plan, provider, parent, previous, vm)
+        previous = [made[plan.name]]
+    return made
 
 
 def _instance(
@@ -68,5 +75,8 @@ def _instance(
         ],
         execs={"apply": lxd.InstanceExecsArgs(commands=list(plan.apply), trigger="on_change", fail_on_error=True)},
         running=True,
+        # The provider gives up after 5 minutes; a container made while another group's guests
+        # share the machine's CPUs takes longer.
+        timeouts=lxd.InstanceTimeoutsArgs(create=CREATE_TIMEOUT, update=CREATE_TIMEOUT),
         opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on), deleted_with=vm),
     )

@@ -122,12 +122,17 @@ def test_every_container_is_an_lxd_instance_of_its_tenants_provider(stack: str) 
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("tenant", ["blue", "green"])
-def test_a_tenants_containers_are_created_together_once_its_lxd_is_trusted(stack: str, tenant: str) -> None:
+def test_a_tenants_containers_are_created_one_after_another_once_its_lxd_is_trusted(stack: str, tenant: str) -> None:
     rs = by_name(stack)
-    containers = [rs[i["name"]] for i in instances(stack) if tenant in i["name"]]
-    assert len(containers) == 3
-    assert all(any(d.endswith(f"{tenant}Tenant-lxd-client") for d in c["dependencies"]) for c in containers)
-    assert not {d for c in containers for d in c["dependencies"]} & {c["urn"] for c in containers}
+    first, *rest = chain = [i for i in instances(stack) if tenant in i["name"]]
+    assert any(d.endswith(f"{tenant}Tenant-lxd-client") for d in rs[first["name"]]["dependencies"])
+    assert [after["dependencies"] for after in rest] == [[before["urn"]] for before in chain[:-1]]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_container_may_take_longer_than_the_providers_default_timeout(stack: str) -> None:
+    rs = by_name(stack)
+    assert all(rs[i["name"]]["inputs"]["timeouts"] == {"create": "20m", "update": "20m"} for i in instances(stack))
 
 
 @pytest.mark.parametrize("stack", STACKS)
