@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, STACKS
 
 
 def pulumi_version(passphrase_file: Path) -> subprocess.CompletedProcess[str]:
@@ -76,3 +76,11 @@ def test_without_pinned_host_keys_the_lab_ssh_refuses(tmp_path: Path, monkeypatc
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(ConfigError, match="no pinned host key of the lab's VMs"):
         pinned_host_keys(load_lab(PROJECT, "ci"))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_stack_file_in_the_repository_holds_no_secret_of_a_machine(stack: str) -> None:
+    # A secret is encrypted under one machine's passphrase: a clone elsewhere cannot read it,
+    # and the lab key it holds belongs to that machine only (`scripts/lab-up` sets it there).
+    text = (PROJECT / f"Pulumi.{stack}.yaml").read_text()
+    assert "secure:" not in text and "encryptionsalt:" not in text
