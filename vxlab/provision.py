@@ -346,16 +346,14 @@ def container_plans(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
     for name in (tenant.dhcp_server.name, *tenant.clients):
         machine = machines[name]
         booted = "timeout 300 systemctl is-system-running --wait >/dev/null 2>&1"
+        up = "ifdown --force eth0 2>/dev/null; ifup eth0"
         if machine.role == "dhcp-server":
             # The image leaves the DHCP server disabled (the clients do not run it).
-            apply = (
-                f"{booted}; ifdown --force eth0 2>/dev/null; ifup eth0"
-                " && systemctl enable -q isc-dhcp-server && systemctl restart isc-dhcp-server"
-            )
+            apply = f"{booted}; {up} && systemctl enable -q isc-dhcp-server && systemctl restart isc-dhcp-server"
         else:
             # dhclient gives up after 60 s; the pair's servers start at the same time as the
             # clients, so a client asks again (the third failure fails the container).
-            apply = f"{booted}; for try in 1 2 3; do ifdown --force eth0 2>/dev/null; ifup eth0 && break; done"
+            apply = f"{booted}; for try in 1 2 3; do {up} && break; done"
         plans.append(
             ContainerPlan(
                 name=name,
