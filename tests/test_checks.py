@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 import pytest
 
-from vxlab.checks import addresses_in, conntrack_marked, default_via, fdb_both_sides, holds, lab_checks, ping_ok
+from vxlab.checks import (
+    TRAFFIC_RETRIES,
+    TRAFFIC_RETRY_PAUSE_S,
+    Check,
+    addresses_in,
+    conntrack_marked,
+    default_via,
+    fdb_both_sides,
+    holds,
+    lab_checks,
+    observe,
+    ping_ok,
+)
 from vxlab.drill import failover_bound, ping_gap
 from vxlab.model import Lab
 
@@ -217,3 +230,83 @@ def test_medians_are_rounded_like_the_figures() -> None:
 
     s = summarize([outcome("link-down", 2.42), outcome("link-down", 2.97)])
     assert s["link-down"]["figures"]["failover_s"]["median"] == 2.695
+
+
+def test_conntrack_names_the_marks_it_found_instead() -> None:
+    other = CONNTRACK.replace("mark=221", "mark=230")
+    assert conntrack_marked(221, IPv4Network("192.0.2.0/24"))(other) == (
+        False,
+        "0 entries from 192.0.2.0/24 with mark=221; others: mark=230 x1",
+    )
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str = ""
+
+
+class FakeLab:
+    """Answers each command with its next scripted output, and records the pauses."""
+
+    def __init__(self, outputs: dict[str, list[str]]) -> None:
+        self.outputs = outputs
+        self.pauses: list[float] = []
+
+    def run(self, machine: str, command: str, in_container: bool) -> Ran:
+        return Ran(0, self.outputs[command].pop(0))
+
+
+CONNTRACK_CHECK = Check(
+    "7.5",
+    "IPv4 conntrack entries marked 221",
+    "redRouter",
+    "conntrack -L",
+    conntrack_marked(221, IPv4Network("192.0.2.0/24")),
+    traffic=("greenC0", "ping"),
+    retries=2,
+    retry_pause_s=10.0,
+)
+
+
+def test_a_check_that_passes_at_once_is_observed_once_with_its_traffic() -> None:
+    lab = FakeLab({"ping": [PING_OK], "conntrack -L": [CONNTRACK]})
+    outcome = observe(CONNTRACK_CHECK, lab.run, lab.pauses.append)
+    assert (outcome.ok, outcome.observed, lab.pauses) == (
+        True,
+        "1 entries from 192.0.2.0/24 with mark=221 (after greenC0's ping: 3/3 replies)",
+        [],
+    )
+
+
+def test_a_traffic_check_passing_on_a_later_try_keeps_what_the_earlier_try_saw() -> None:
+    moved = CONNTRACK.replace("mark=221", "mark=230")
+    lab = FakeLab({"ping": [PING_LOST, PING_OK], "conntrack -L": [moved, CONNTRACK]})
+    outcome = observe(CONNTRACK_CHECK, lab.run, lab.pauses.append)
+    assert outcome.ok
+    assert outcome.observed.endswith(
+        "[try 2; try 1: 0 entries from 192.0.2.0/24 with mark=221; others: mark=230 x1"
+        " (after greenC0's ping: 0/3 replies)]"
+    )
+    assert lab.pauses == [10.0]
+
+
+def test_a_traffic_check_fails_after_its_retries() -> None:
+    moved = CONNTRACK.replace("mark=221", "mark=230")
+    lab = FakeLab({"ping": [PING_OK] * 3, "conntrack -L": [moved] * 3})
+    outcome = observe(CONNTRACK_CHECK, lab.run, lab.pauses.append)
+    assert (outcome.ok, lab.pauses, lab.outputs["conntrack -L"]) == (False, [10.0, 10.0], [])
+
+
+def test_a_check_without_retries_fails_on_its_first_observation() -> None:
+    lab = FakeLab({"ping -c 2 192.0.2.9": [PING_LOST]})
+    check = Check("7.1", "VXLAN IPv4", "blueTenant", "ping -c 2 192.0.2.9", ping_ok)
+    outcome = observe(check, lab.run, lab.pauses.append)
+    assert (outcome.ok, outcome.observed, lab.pauses) == (False, "0/3 replies", [])
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_conntrack_checks_look_again_before_failing(dev_lab: Lab, family: int) -> None:
+    check = next(c for c in lab_checks(dev_lab) if c.name.startswith(f"IPv{family} conntrack"))
+    assert (check.retries, check.retry_pause_s) == (TRAFFIC_RETRIES, TRAFFIC_RETRY_PAUSE_S)

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from vxlab.checks import Outcome, lab_checks
+from vxlab.checks import Outcome, lab_checks, observe
 from vxlab.classview import save_check
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
-from vxlab.remote import LabShell
+from vxlab.remote import LabShell, Result
 
 
 def add_key_arg(parser: argparse.ArgumentParser) -> None:
@@ -61,16 +61,16 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     outcomes = []
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
+
+        def run_on(machine: str, command: str, in_container: bool) -> Result:
+            return (shell.container if in_container else shell.vm)(machine, command)
+
         for check in lab_checks(lab):
-            if check.traffic:
-                shell.container(*check.traffic)
-            result = (shell.container if check.in_container else shell.vm)(check.machine, check.command)
-            ok, observed = check.judge(result.out)
-            if not result.ok and not ok:
-                observed += f" (exit {result.code}: {result.err.strip()[:200]})"
-            outcomes.append(Outcome(check, ok, observed))
+            outcome = observe(check, run_on, time.sleep)
+            outcomes.append(outcome)
             print(
-                f"{'pass' if ok else 'FAIL'}  {check.section}  {check.machine:<18} {check.name:<48} {observed}",
+                f"{'pass' if outcome.ok else 'FAIL'}  {check.section}  {check.machine:<18} {check.name:<48} "
+                f"{outcome.observed}",
                 flush=True,
             )
     failed = sum(not o.ok for o in outcomes)
