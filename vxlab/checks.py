@@ -18,10 +18,10 @@ from vxlab.model import Lab
 Judge = Callable[[str], tuple[bool, str]]
 
 # A check that makes its own traffic is observed again this many times, this far apart, before it
-# fails. With two groups on two cores the IPv6 conntrack-mark check saw no entry of the master's
-# mark in 2 of 6 group checks (never with one group); the likely cause is a tenant's 1 s track
-# script missing its probe under load, so the VIPs and the marks sit on the backup for a few
-# seconds. Which tenant holds the VIPs, and how fast they move, is what `vxlab drill` measures;
+# fails. With two groups on two cores a conntrack-mark check saw no entry of the master's mark in
+# 4 of 10 group checks (never with one group); where it printed what it found, the entries carried
+# the backup's mark: under load a tenant's 1 s track script missed its probe and the VIPs sat on
+# the backup for a few seconds. Which tenant holds the VIPs, and how fast they move, is what `vxlab drill` measures;
 # every earlier attempt stays in what the check reports, with the marks it did find.
 TRAFFIC_RETRIES = 2
 TRAFFIC_RETRY_PAUSE_S = 10.0
