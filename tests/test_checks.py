@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
@@ -23,6 +22,7 @@ from vxlab.checks import (
 )
 from vxlab.drill import failover_bound, ping_gap
 from vxlab.model import Lab
+from vxlab.remote import Result
 
 PING_OK = """PING 9.9.9.9 (9.9.9.9) 56(84) bytes of data.
 
@@ -240,13 +240,6 @@ def test_conntrack_names_the_marks_it_found_instead() -> None:
     )
 
 
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str = ""
-
-
 class FakeLab:
     """Answers each command with its next scripted output, and records the pauses."""
 
@@ -254,8 +247,8 @@ class FakeLab:
         self.outputs = outputs
         self.pauses: list[float] = []
 
-    def run(self, machine: str, command: str, in_container: bool) -> Ran:
-        return Ran(0, self.outputs[command].pop(0))
+    def run(self, machine: str, command: str, in_container: bool) -> Result:
+        return Result(0, self.outputs[command].pop(0), "")
 
 
 CONNTRACK_CHECK = Check(

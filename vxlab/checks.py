@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_interface
-from typing import Protocol
 
 from vxlab.model import Lab
+from vxlab.remote import Result
 
 Judge = Callable[[str], tuple[bool, str]]
 
@@ -27,17 +27,8 @@ TRAFFIC_RETRIES = 2
 TRAFFIC_RETRY_PAUSE_S = 10.0
 
 
-class Ran(Protocol):
-    @property
-    def code(self) -> int: ...
-    @property
-    def out(self) -> str: ...
-    @property
-    def err(self) -> str: ...
-
-
 # (machine, command, in a container) -> what it printed and its exit status
-Runner = Callable[[str, str, bool], Ran]
+Runner = Callable[[str, str, bool], Result]
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,7 @@ def observe(check: Check, run: Runner, sleep: Callable[[float], None]) -> Outcom
             traffic = f" (after {check.traffic[0]}'s ping: {ping_ok(sent.out)[1]})"
         result = run(check.machine, check.command, check.in_container)
         ok, observed = check.judge(result.out)
-        if result.code != 0 and not ok:
+        if not result.ok and not ok:
             observed += f" (exit {result.code}: {result.err.strip()[:200]})"
         observed += traffic
         if ok or len(earlier) >= check.retries:
