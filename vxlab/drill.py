@@ -36,7 +36,7 @@ from typing import Any
 from vxlab.checks import holds
 from vxlab.model import Lab, Tenant
 from vxlab.remote import LabShell, uri_on_hypervisor
-from vxlab.render import CHECK_PING_WAIT_S
+from vxlab.render import CHECK_PING_WAIT_S, TRACK_SCRIPTS
 
 PING_INTERVAL = 0.02
 PINGS_STARTED = "pings-started"
@@ -65,25 +65,27 @@ def master_down_interval(lab: Lab, priority: int) -> float:
     return 3 * lab.vrrp.advert_int + skew_time(lab, priority)
 
 
-def failover_bound(lab: Lab, scenario: str) -> float:
-    """The longest the VIPs may take to move, and the longest outage the surviving side may see."""
+def failover_bound(lab: Lab, scenario: str, skipped: int = 0) -> float:
+    """The longest the VIPs may take to move, and the longest outage the surviving side may see.
+    `skipped`: the check's ticks keepalived skipped before its verdict (see TrackScriptLog)."""
     backup = lab.peer_of(lab.master()).vrrp_priority
     c = lab.vrrp.check
     if scenario == "probe-cut":  # the check must fail `fall` times, then the backup takes over
-        return round(c.fall * c.interval + master_down_interval(lab, backup) + MARGIN_S, 2)
+        return round((c.fall + skipped) * c.interval + master_down_interval(lab, backup) + MARGIN_S, 2)
     if scenario in ("master-crash", "link-down"):  # adverts stop at once
         return round(master_down_interval(lab, backup) + MARGIN_S, 2)
     return DHCP_BOUND_S
 
 
-def failback_bound(lab: Lab, scenario: str) -> float:
+def failback_bound(lab: Lab, scenario: str, skipped: int = 0) -> float:
     """The longest until the higher priority holds the VIPs again once the fault is undone: its
     check must rise (and after a crash its VM boot); it is then a backup that ignores the lower
-    priority's adverts (pre-emption) and takes over when its own Master_Down_Interval expires."""
+    priority's adverts (pre-emption) and takes over when its own Master_Down_Interval expires.
+    `skipped` as for failover_bound."""
     c = lab.vrrp.check
     # The first passing check can start up to one interval after the fault is undone, behind a
     # failing run still waiting for its probe's reply; `rise` passes follow.
-    checks = (c.rise + 1) * c.interval + CHECK_PING_WAIT_S
+    checks = (c.rise + 1 + skipped) * c.interval + CHECK_PING_WAIT_S
     rise = checks + master_down_interval(lab, lab.master().vrrp_priority) + MARGIN_S
     if scenario == "master-crash":
         return round(BOOT_ALLOWANCE_S + rise, 2)
@@ -94,6 +96,46 @@ def preemption_outage_bound(lab: Lab) -> float:
     """The outage pre-emption may cause: the old backup drops the VIPs when it hears the higher
     priority, the master adds them in the same advert interval."""
     return round(lab.vrrp.advert_int + MARGIN_S, 2)
+
+
+@dataclass(frozen=True)
+class TrackScriptLog:
+    """What keepalived logged of one check from a moment on, up to its verdict.
+
+    keepalived runs a check every `interval` and skips a tick while the previous run is still
+    going (vrrp_script_thread: "Track script … is already running, expect idle - skipping run").
+    On a guest starved of CPU one run (bash, then ping) can outlast the interval, so `fall`
+    failures take longer than `fall` intervals: each skipped tick delays the verdict by one
+    interval, and the drill's bound counts it. The verdict's time is on the guest's clock."""
+
+    skipped: int
+    verdict_s: float | None  # from `since` to the verdict; None: no verdict logged
+
+    @property
+    def as_note(self) -> dict[str, Any]:
+        return {"skipped_ticks": self.skipped, "verdict_s": self.verdict_s}
+
+
+def track_script_log(journal: str, script: str, verdicts: tuple[str, ...], since: float) -> TrackScriptLog:
+    """Read `journalctl -o short-unix` lines of keepalived: the ticks of `script` skipped from
+    `since` (guest epoch seconds) until its first verdict among `verdicts` (keepalived's words:
+    "failed", "timed_out" once `fall` runs failed; "succeeded" once `rise` passed)."""
+    skip = re.compile(rf"Track script {re.escape(script)} is (already running|being timed out), expect idle")
+    verdict = re.compile(rf"VRRP_Script\({re.escape(script)}\) ({'|'.join(map(re.escape, verdicts))})\b")
+    skipped = 0
+    for line in journal.splitlines():
+        stamp, _, message = line.partition(" ")
+        try:
+            at = float(stamp)
+        except ValueError:  # journalctl's own lines ("-- No entries --", "-- Boot … --")
+            continue
+        if at < since:
+            continue
+        if verdict.search(message):
+            return TrackScriptLog(skipped, round(at - since, 2))
+        if skip.search(message):
+            skipped += 1
+    return TrackScriptLog(skipped, None)
 
 
 def in_lease_range(lab: Lab, addresses: list[str]) -> list[str]:
@@ -352,6 +394,8 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     fault = fault_of(lab, scenario)
     up_bound, back_bound = failover_bound(lab, scenario), failback_bound(lab, scenario)
     back_outage = preemption_outage_bound(lab)
+    # Only the probe cut leaves the master reachable while its check decides both figures.
+    reads_log = scenario == "probe-cut"
 
     # One stream watches the surviving side for the whole scenario: it takes the VIPs over
     # (failover), then hands them back when the master pre-empts it (fail-back). The master itself
@@ -366,18 +410,24 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         faulty = True
         # From before the command: the fault may take effect anywhere inside it (`virsh destroy`
         # takes a second or two), so the figure is an upper bound.
+        log_since = _guest_now(shell, old) if reads_log else 0.0
         cut = time.monotonic()
         _run(shell, fault.machine, fault.make)
         failover = watch.wait_for(watch.vips, cut, up_bound * 2 + 5)
         (out4, lost4), (out6, lost6) = pings.gaps()
         notes: dict[str, Any] = {}
         failures: list[str] = []
+        if reads_log:
+            up_log = _check_log(shell, old, ("failed", "timed_out"), log_since)
+            notes["check_failing"] = up_log.as_note
+            up_bound = failover_bound(lab, scenario, up_log.skipped)
         if scenario == "probe-cut":  # the seed's 7.6 checks on the new side: RAs, and DHCP on the failed side
             notes.update(_new_side_checks(shell, lab, old, new, failures))
 
         pings = _Pings(shell, lab, new, watcher, back_bound + 30)
         pings.started()
         time.sleep(1)
+        log_since = _guest_now(shell, old) if reads_log else 0.0
         restored = time.monotonic()
         _run(shell, fault.machine, fault.undo)
         faulty = False
@@ -394,6 +444,10 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     ) == float("inf"):
         failures.append(f"{new.name} released the VIPs but {old.name} does not hold them within {back_bound} s")
     (back4, _), (back6, _) = pings.gaps()
+    if reads_log:
+        back_log = _check_log(shell, old, ("succeeded",), log_since)
+        notes["check_rising"] = back_log.as_note
+        back_bound = failback_bound(lab, scenario, back_log.skipped)
     if scenario == "master-crash":
         notes["containers_back"] = _wait(
             lambda: _containers_running(shell, old), time.monotonic(), 180, every=2.0
@@ -420,6 +474,23 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     )
     outcome.judge()
     return outcome
+
+
+def _guest_now(shell: LabShell, tenant: Tenant) -> float:
+    """The guest's clock: its keepalived log is stamped by it, not by this host's."""
+    result = shell.vm(tenant.name, "date +%s.%N", timeout=60)
+    try:
+        return float(result.out)
+    except ValueError:
+        raise RuntimeError(f"cannot read {tenant.name}'s clock before the fault: {result.err.strip()}") from None
+
+
+def _check_log(shell: LabShell, tenant: Tenant, verdicts: tuple[str, ...], since: float) -> TrackScriptLog:
+    """The IPv4 check's log on `tenant` from `since`: the probe cut fails that check only."""
+    journal = shell.vm(
+        tenant.name, f"journalctl -u keepalived -o short-unix --no-pager --since @{int(since)}", timeout=60
+    ).out
+    return track_script_log(journal, TRACK_SCRIPTS[4], verdicts, since)
 
 
 def _containers_running(shell: LabShell, tenant: Tenant) -> bool:

@@ -42,6 +42,8 @@ KEEPALIVED_SCRIPTS = {
     "check6": "/usr/local/bin/keepalived_check_ipv6.sh",
     "notify": "/usr/local/bin/keepalived_notify.sh",
 }
+# keepalived's names for the checks: its log names them, and the drill reads that log.
+TRACK_SCRIPTS = {4: "keepalived_check_ipv4", 6: "keepalived_check_ipv6"}
 KEEPALIVED_STATUS = "/run/keepalived_status"
 # How long a failing keepalived check waits for its probe's reply (the scripts' `ping -W`).
 CHECK_PING_WAIT_S = 1
@@ -264,6 +266,7 @@ class _Renderer:
             "tenant": t,
             "peer": lab.peer_of(t),
             "scripts": KEEPALIVED_SCRIPTS,
+            "track_scripts": TRACK_SCRIPTS,
             "status_file": KEEPALIVED_STATUS,
             "state": "MASTER" if lab.master() is t else "BACKUP",
             "instance4": lab.vrrp_instance(4),
