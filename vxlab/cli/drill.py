@@ -42,6 +42,8 @@ def _table(summary: dict[str, Any]) -> str:
             f"{mmm('outage_ipv4_s'):>17} {mmm('outage_ipv6_s'):>17} {s['failback_bound_s']:>10} "
             f"{mmm('failback_s'):>17}"
         )
+        if s["skipped_ticks"]:
+            lines.append(f"  {s['skipped_ticks']} check ticks skipped by keepalived (a run outlasted its interval)")
         lines += [f"  FAIL {failure}" for failure in s["failures"]]
     lines.append("(seconds, min/median/max)")
     return "\n".join(lines)
