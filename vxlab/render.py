@@ -41,8 +41,12 @@ KEEPALIVED_SCRIPTS = {"notify": "/usr/local/bin/keepalived_notify.sh"}
 # keepalived's names for the checks: its log names them, and the drill reads that log.
 TRACK_SCRIPTS = {4: "keepalived_check_ipv4", 6: "keepalived_check_ipv6"}
 KEEPALIVED_STATUS = "/run/keepalived_status"
-# How long a failing keepalived check waits for its probe's reply (the scripts' `ping -W`).
+# How long a failing keepalived check waits for its probe's reply (the checks' `ping -W`).
 CHECK_PING_WAIT_S = 1
+SYSCTL_PATH = "/etc/sysctl.d/90-vxlab-routing.conf"
+INTERFACES = "/etc/network/interfaces"
+
+
 def check_commands(lab: Lab) -> dict[int, str]:
     """What keepalived runs every check interval, per family: ping itself, not the seed's bash
     wrapper scripts. On a TCG guest starting bash doubled each check's cost: with both checks
@@ -52,10 +56,6 @@ def check_commands(lab: Lab) -> dict[int, str]:
         family: f"/usr/bin/ping -{family} -c 1 -W {CHECK_PING_WAIT_S} {probe}"
         for family, probe in ((4, lab.internet.probe4), (6, lab.internet.probe6))
     }
-
-
-SYSCTL_PATH = "/etc/sysctl.d/90-vxlab-routing.conf"
-INTERFACES = "/etc/network/interfaces"
 
 
 @dataclass(frozen=True)
