@@ -56,8 +56,8 @@ def test_group_stack_renders_into_group_machine_folders(tmp_path: Path) -> None:
 def test_validate_dev_prints_a_verdict_per_file_and_succeeds() -> None:
     result = vxlab("validate", "--stack", "dev")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("\nok   ") == 44
-    assert result.stdout.rstrip().endswith("44 files ok, 0 failed")
+    assert result.stdout.count("\nok   ") == 40
+    assert result.stdout.rstrip().endswith("40 files ok, 0 failed")
 
 
 def test_bad_config_exits_2_with_one_line_naming_the_key(project_copy: Path) -> None:
