@@ -105,7 +105,8 @@ class TrackScriptLog:
 
     keepalived runs a check every `interval` and skips a tick while the previous run is still
     going (vrrp_script_thread: "Track script … is already running, expect idle - skipping run").
-    On a guest starved of CPU one run (bash, then ping) can outlast the interval, so `fall`
+    A run can outlast the interval (a failing ping waits for its reply; a guest starved of CPU
+    starts keepalived's fork and ping late: one skipped tick per probe cut even alone), so `fall`
     failures take longer than `fall` intervals: each skipped tick delays the verdict by one
     interval, and the drill's bound counts it. The verdict's time is on the guest's clock."""
 
@@ -435,10 +436,10 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         if not (watch.ready and pings.started()):
             raise RuntimeError(f"{watcher} cannot ping the probes before the fault: run `vxlab check` first")
         time.sleep(1)
+        log_since = _guest_now(shell, old) if reads_log else 0.0
         faulty = True
         # From before the command: the fault may take effect anywhere inside it (`virsh destroy`
         # takes a second or two), so the figure is an upper bound.
-        log_since = _guest_now(shell, old) if reads_log else 0.0
         cut = time.monotonic()
         _run(shell, fault.machine, fault.make)
         failover = watch.wait_for(watch.vips, cut, up_bound * 2 + 5)
