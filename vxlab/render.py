@@ -37,7 +37,7 @@ Kind = Literal[
     "shell-vars",
 ]
 
-KEEPALIVED_SCRIPTS = {"notify": "/usr/local/bin/keepalived_notify.sh"}
+KEEPALIVED_NOTIFY = "/usr/local/bin/keepalived_notify.sh"
 # keepalived's names for the checks: its log names them, and the drill reads that log.
 TRACK_SCRIPTS = {4: "keepalived_check_ipv4", 6: "keepalived_check_ipv6"}
 KEEPALIVED_STATUS = "/run/keepalived_status"
@@ -272,7 +272,7 @@ class _Renderer:
         ctx: dict[str, Any] = {
             "tenant": t,
             "peer": lab.peer_of(t),
-            "scripts": KEEPALIVED_SCRIPTS,
+            "notify_script": KEEPALIVED_NOTIFY,
             "track_scripts": TRACK_SCRIPTS,
             "status_file": KEEPALIVED_STATUS,
             "state": "MASTER" if lab.master() is t else "BACKUP",
@@ -288,7 +288,7 @@ class _Renderer:
                 self.file("common/sysctl-routing.j2", SYSCTL_PATH, "sysctl"),
                 self.file("tenant/radvd.conf.j2", "/etc/radvd.conf", "radvd"),
                 self.file("tenant/keepalived.conf.j2", "/etc/keepalived/keepalived.conf", "keepalived", **ctx),
-                self.file("tenant/keepalived_notify.sh.j2", KEEPALIVED_SCRIPTS["notify"], "script", 0o755, **ctx),
+                self.file("tenant/keepalived_notify.sh.j2", KEEPALIVED_NOTIFY, "script", 0o755, **ctx),
                 self.file(
                     "tenant/tmpfiles-keepalived.conf.j2", "/etc/tmpfiles.d/vxlab-keepalived.conf", "tmpfiles", **ctx
                 ),
