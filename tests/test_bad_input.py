@@ -61,7 +61,15 @@ RULE_CASES = [
     ("radvd-source-not-vip", nest(("radvd", "ra_source"), "fe80:7::dc"), "vxlab:radvd.ra_source"),
     ("radvd-prefix-not-segment", nest(("radvd", "prefix"), "2001:db8:8::/64"), "vxlab:radvd.prefix"),
     ("overlay-mtu-too-big", nest(("segment", "mtu"), 9000), "vxlab:segment.mtu"),
+    ("overlay-mtu-one-byte-over", nest(("segment", "mtu"), 1451), "vxlab:segment.mtu"),
     ("underlay-mtu-too-small", nest(("segment", "underlay_mtu"), 1480), "vxlab:segment.underlay_mtu"),
+    ("underlay-mtu-one-byte-short", nest(("segment", "underlay_mtu"), 1499), "vxlab:segment.underlay_mtu"),
+    (
+        "jumbo-overlay-over-jumbo-underlay",
+        merge(nest(("segment", "underlay_mtu"), 9000), nest(("segment", "mtu"), 8960)),
+        "vxlab:segment.mtu",
+    ),
+    ("traffic-port-zero", nest(("internet", "traffic_port"), 0), "vxlab:internet.traffic_port"),
     ("duplicate-vm-name", nest((*GREEN, "name"), "blueTenant"), "vxlab:tenants.green.name"),
     ("duplicate-container-name", nest((*GREEN, "clients"), ["greenC0", "blueC1"]), "vxlab:tenants.green.clients"),
     ("duplicate-tap-mac", nest((*GREEN, "tap"), 220), "vxlab:tenants.green.tap"),
@@ -225,6 +233,12 @@ def test_seed_config_is_accepted() -> None:
         pytest.param(nest(("images", "container_image"), "images:debian/12/cloud"), id="image-remote-alias"),
         pytest.param(nest(("internet", "probe4"), "203.0.113.9"), id="probe-documentation-address"),
         pytest.param(nest(("lab_user", "name"), "student_5"), id="lab-user-with-digit"),
+        pytest.param(
+            merge(nest(("segment", "underlay_mtu"), 9000), nest(("segment", "mtu"), 8950)), id="jumbo-underlay"
+        ),
+        pytest.param(
+            merge(nest(("segment", "underlay_mtu"), 1400), nest(("segment", "mtu"), 1350)), id="small-underlay"
+        ),
     ],
 )
 def test_sensible_input_is_accepted(config: dict[str, Any]) -> None:

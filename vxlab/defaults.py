@@ -93,6 +93,7 @@ def lab_defaults(group: int) -> dict[str, Any]:
             "probe6": "2620:fe::fe",
             "dns4": "9.9.9.9",
             "dns6": "2620:fe::fe",
+            "traffic_port": 8080,
         },
         "upstream": {
             "vlan": n.upstream_vlan,

@@ -13,6 +13,7 @@ from vxlab.model import Lab
 from vxlab.naming import stack_label
 from vxlab.outputs import lab_outputs
 from vxlab.render import render_template
+from vxlab.traffic import traffic_checks
 
 TEMPLATE = "handout/handout.html.j2"
 
@@ -51,7 +52,7 @@ def html(lab: Lab, stack: str, svg: str) -> str:
         svg=inline_svg(svg),
         plan=plan,
         outputs=lab_outputs(lab),
-        checks=lab_checks(lab),
+        checks=lab_checks(lab) + traffic_checks(lab),
         master=master,
         backup=lab.peer_of(master),
         primary_tenant=primary,

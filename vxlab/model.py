@@ -195,6 +195,10 @@ class Internet(Strict_):
     probe6: V6Addr = Field(description="IPv6 address the keepalived check pings")
     dns4: V4Addr = Field(description="IPv4 DNS resolver handed to VMs and containers")
     dns6: V6Addr = Field(description="IPv6 DNS resolver advertised by radvd (RDNSS)")
+    traffic_port: Port = Field(
+        description="TCP port of the HTTP server `vxlab check` starts for its transfers: in the group's "
+        "namespace on the probe addresses, or on the hypervisor's SVI when the Internet is real"
+    )
 
 
 class Upstream(Strict_):

@@ -177,6 +177,23 @@ class LabShell:
             return Result(124, "", f"timed out after {timeout} s")
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
+    def popen_host(self, command: str) -> subprocess.Popen[str]:
+        """A long-running command on the hypervisor, its stdin and stdout piped."""
+        ssh_host = self.lab.hypervisor.ssh_host
+        argv = (
+            ["sh", "-c", command]
+            if ssh_host is None
+            else ["ssh", *hypervisor_ssh_options(self.lab), f"root@{ssh_host}", command]
+        )
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # one process group: stopping it stops what `sh` started
+        )
+
     def container(self, name: str, command: str, timeout: float = 120) -> Result:
         return self.vm(self.tenant_of[name], f"lxc exec {name} -- sh -c {shlex.quote(command)}", timeout)
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import jinja2
 
 from vxlab.model import Lab, Tenant, mac_for_tap
+from vxlab.mtu import UPSTREAM_MTU, router_nic_mtu, tap_mtu, tunnel_remote
 from vxlab.naming import stack_label
 
 FILES_DIR = Path(__file__).resolve().parent.parent / "files"
@@ -83,6 +84,7 @@ class HostPort:
     mac: str
     mode: Literal["access", "trunk"]
     vlans: tuple[int, ...]
+    mtu: int
 
     @property
     def ovs_options(self) -> str:
@@ -191,10 +193,18 @@ def host_ports(lab: Lab) -> list[HostPort]:
             mac_for_tap(lab.hypervisor.mac_prefix, lab.router.tap),
             "trunk",
             (lab.upstream.vlan, *links),
+            tap_mtu(lab, lab.router.name),
         )
     ]
     ports += [
-        HostPort(t.name, f"tap{t.tap}", mac_for_tap(lab.hypervisor.mac_prefix, t.tap), "access", (t.link_vlan,))
+        HostPort(
+            t.name,
+            f"tap{t.tap}",
+            mac_for_tap(lab.hypervisor.mac_prefix, t.tap),
+            "access",
+            (t.link_vlan,),
+            tap_mtu(lab, t.name),
+        )
         for t in lab.tenants.values()
     ]
     return ports
@@ -225,6 +235,8 @@ class _Renderer:
             "up_if": lab.router_subif(lab.upstream.vlan),
             "upstream_net4": lab.upstream.host_ipv4.network,
             "upstream_net6": lab.upstream.host_ipv6.network,
+            "router_mtu": router_nic_mtu(lab),
+            "upstream_mtu": UPSTREAM_MTU,
         }
 
     def file(self, template: str, path: str, kind: Kind, mode: int = 0o644, **extra: Any) -> RenderedFile:
@@ -272,6 +284,7 @@ class _Renderer:
         ctx: dict[str, Any] = {
             "tenant": t,
             "peer": lab.peer_of(t),
+            "tunnel_remote": tunnel_remote(lab, t),
             "notify_script": KEEPALIVED_NOTIFY,
             "track_scripts": TRACK_SCRIPTS,
             "status_file": KEEPALIVED_STATUS,

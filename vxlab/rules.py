@@ -14,11 +14,10 @@ from typing import Any
 
 from vxlab.errors import ConfigError, config_key
 from vxlab.model import Lab, is_valid_ifname
+from vxlab.mtu import max_overlay_mtu, underlay_version, vxlan_overhead
 
 Path = tuple[str, ...]
 
-# An outer Ethernet (14) + IPv4 (20) + UDP (8) + VXLAN (8) header in front of each frame.
-VXLAN_OVERHEAD_V4 = 50
 LINK_LOCAL = IPv6Network("fe80::/10")
 # iproute2's own table names (rt_tables): a tenant table named so would be the kernel's table.
 RESERVED_TABLES = frozenset({"unspec", "default", "main", "local"})
@@ -297,12 +296,14 @@ class _Rules:
                 "shorter than default_lease_time",
                 "set max_lease_time >= default_lease_time",
             )
-        if lab.segment.mtu + VXLAN_OVERHEAD_V4 > lab.segment.underlay_mtu:
+        if lab.segment.mtu > max_overlay_mtu(lab):
+            overhead = vxlan_overhead(underlay_version(lab))
             self.fail(
                 (("segment", "mtu"), ("segment", "underlay_mtu")),
-                f"overlay MTU {lab.segment.mtu} + {VXLAN_OVERHEAD_V4} bytes of VXLAN over IPv4 "
-                f"exceeds the underlay MTU {lab.segment.underlay_mtu}",
-                f"set segment.mtu <= {lab.segment.underlay_mtu - VXLAN_OVERHEAD_V4}",
+                f"overlay MTU {lab.segment.mtu} + {overhead} bytes of VXLAN over IPv{underlay_version(lab)} "
+                f"(outer IP, UDP, VXLAN and the inner untagged Ethernet header) exceeds the underlay MTU "
+                f"{lab.segment.underlay_mtu}",
+                f"set segment.mtu <= {max_overlay_mtu(lab)}, or segment.underlay_mtu >= {lab.segment.mtu + overhead}",
             )
 
     def subnets(self) -> None:

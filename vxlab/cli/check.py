@@ -13,6 +13,7 @@ from vxlab.checks import Outcome, lab_checks, observe
 from vxlab.classview import save_check
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
 from vxlab.remote import LabShell, Result
+from vxlab.traffic_live import run_traffic_checks
 
 
 def add_key_arg(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +37,11 @@ def add_parser(sub: Any) -> None:
     add_stack_args(parser)
     add_key_arg(parser)
     parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here")
+    parser.add_argument(
+        "--no-traffic",
+        action="store_true",
+        help="skip the TCP transfers and full-size pings (they start a server on the group's upstream side)",
+    )
 
 
 def write_junit(path: Path, stack: str, outcomes: list[Outcome], seconds: float) -> None:
@@ -56,6 +62,14 @@ def write_junit(path: Path, stack: str, outcomes: list[Outcome], seconds: float)
     ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
 
 
+def _print(outcome: Outcome) -> None:
+    check = outcome.check
+    print(
+        f"{'pass' if outcome.ok else 'FAIL'}  {check.section}  {check.machine:<18} {check.name:<48} {outcome.observed}",
+        flush=True,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     lab = load_checked_args(args)
     start = time.monotonic()
@@ -68,11 +82,9 @@ def run(args: argparse.Namespace) -> int:
         for check in lab_checks(lab):
             outcome = observe(check, run_on, time.sleep)
             outcomes.append(outcome)
-            print(
-                f"{'pass' if outcome.ok else 'FAIL'}  {check.section}  {check.machine:<18} {check.name:<48} "
-                f"{outcome.observed}",
-                flush=True,
-            )
+            _print(outcome)
+        if not args.no_traffic:
+            outcomes += run_traffic_checks(shell, lab, run_on, _print)
     failed = sum(not o.ok for o in outcomes)
     seconds = time.monotonic() - start
     print(f"{len(outcomes) - failed} passed, {failed} failed")

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.drill import SCENARIOS, Outcome, run_scenario, summarize
+from vxlab.drill import SCENARIOS as VRRP_AND_DHCP
+from vxlab.drill import Outcome, run_scenario, summarize
+from vxlab.recovery import RECOVERY_SCENARIOS
+from vxlab.recovery import run as run_recovery
 from vxlab.remote import LabShell
+
+SCENARIOS = (*VRRP_AND_DHCP, *RECOVERY_SCENARIOS)
 
 
 def add_parser(sub: Any) -> None:
@@ -57,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
         for scenario in scenarios:
             for _ in range(args.runs):
-                outcomes.append(run_scenario(shell, lab, scenario))
+                if scenario in RECOVERY_SCENARIOS:
+                    outcomes.append(run_recovery(shell, lab, scenario, lambda line: print(line, file=sys.stderr)))
+                else:
+                    outcomes.append(run_scenario(shell, lab, scenario))
     summary = summarize(outcomes)
     if args.json:
         print(json.dumps({"runs": [o.as_dict() for o in outcomes], "summary": summary}))

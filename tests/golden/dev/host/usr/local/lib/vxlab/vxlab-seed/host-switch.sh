@@ -13,18 +13,18 @@ up() {
     ovs-vsctl --may-exist add-br "$BRIDGE" -- set Bridge "$BRIDGE" datapath_type=system
     ovs-vsctl --may-exist add-port "$BRIDGE" eno1 -- set Port eno1 vlan_mode=trunk
     ip link set dev eno1 up
-    # redRouter: trunk
+    # redRouter: trunk, MTU 1500 (its NIC's)
     ip link show dev tap20 >/dev/null 2>&1 || ip tuntap add mode tap dev tap20 group kvm
     ip link set dev tap20 up
-    ovs-vsctl --may-exist add-port "$BRIDGE" tap20 -- set Port tap20 vlan_mode=trunk trunks=28,220,221 external_ids:vxlab=vxlab-seed
-    # blueTenant: access
+    ovs-vsctl --may-exist add-port "$BRIDGE" tap20 -- set Port tap20 vlan_mode=trunk trunks=28,220,221 external_ids:vxlab=vxlab-seed -- set Interface tap20 mtu_request=1500
+    # blueTenant: access, MTU 1500 (its NIC's)
     ip link show dev tap220 >/dev/null 2>&1 || ip tuntap add mode tap dev tap220 group kvm
     ip link set dev tap220 up
-    ovs-vsctl --may-exist add-port "$BRIDGE" tap220 -- set Port tap220 tag=220 vlan_mode=access external_ids:vxlab=vxlab-seed
-    # greenTenant: access
+    ovs-vsctl --may-exist add-port "$BRIDGE" tap220 -- set Port tap220 tag=220 vlan_mode=access external_ids:vxlab=vxlab-seed -- set Interface tap220 mtu_request=1500
+    # greenTenant: access, MTU 1500 (its NIC's)
     ip link show dev tap221 >/dev/null 2>&1 || ip tuntap add mode tap dev tap221 group kvm
     ip link set dev tap221 up
-    ovs-vsctl --may-exist add-port "$BRIDGE" tap221 -- set Port tap221 tag=221 vlan_mode=access external_ids:vxlab=vxlab-seed
+    ovs-vsctl --may-exist add-port "$BRIDGE" tap221 -- set Port tap221 tag=221 vlan_mode=access external_ids:vxlab=vxlab-seed -- set Interface tap221 mtu_request=1500
     # The SVI, an internal port in access mode on VLAN 28
     ovs-vsctl --may-exist add-port "$BRIDGE" "$SVI" -- set Port "$SVI" tag=28 vlan_mode=access external_ids:vxlab=vxlab-seed -- set Interface "$SVI" type=internal
     in_ns ip link set dev "$SVI" up

@@ -1,0 +1,113 @@
+"""Whole-machine faults: their commands, their bounds, and how the wait for traffic is judged."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.conftest import PROJECT
+from vxlab.drill import MARGIN_S, master_down_interval
+from vxlab.load import load_lab
+from vxlab.model import Lab
+from vxlab.recovery import (
+    PROBE_BYTES,
+    ROUTER_BOOT_S,
+    TENANT_BOOT_S,
+    fault_of,
+    probe_command,
+    probe_ok,
+    recovery_bound,
+    restored_bound,
+    wait_for_traffic,
+)
+from vxlab.remote import Result
+from vxlab.traffic_server import payload
+
+SHA = hashlib.sha256(payload(PROBE_BYTES)).hexdigest()
+ONE = f"vxlab-curl 200 {PROBE_BYTES} 0.1\n{SHA}  /tmp/vxlab-get\n"
+FAILED = "curl: (7) Failed to connect\nvxlab-curl 000 0 0.0\n" + "e3b0" + "0" * 60 + "  /tmp/vxlab-get\n"
+
+
+@pytest.mark.parametrize(
+    ("out", "ok"),
+    [
+        pytest.param(ONE + ONE, True, id="both-families"),
+        pytest.param(ONE + FAILED, False, id="ipv6-down"),
+        pytest.param(FAILED + ONE, False, id="ipv4-down"),
+        pytest.param("", False, id="container-unreachable"),
+    ],
+)
+def test_a_probe_passes_only_when_both_families_move_data(out: str, ok: bool) -> None:
+    assert probe_ok(out) is ok
+
+
+def test_probe_downloads_over_each_family_from_the_groups_server() -> None:
+    command = probe_command(load_lab(PROJECT, "ci"))
+    assert f"http://203.0.113.9:8080/bytes/{PROBE_BYTES}" in command
+    assert f"http://[2001:db8:ffff::9]:8080/bytes/{PROBE_BYTES}" in command
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_each_container_is_timed_from_the_fault_to_its_first_passing_probe() -> None:
+    clock = Clock()
+    back_at = {"a": 10.0, "b": 30.0}
+
+    def probe(container: str) -> Result:
+        clock.now += 1.0
+        return Result(0, ONE + ONE if clock.now >= back_at[container] else FAILED + FAILED, "")
+
+    flowing = wait_for_traffic(["a", "b"], probe, 0.0, 100.0, clock, clock.sleep)
+    assert 10.0 <= flowing["a"] < 14.0
+    assert 30.0 <= flowing["b"] < 34.0
+
+
+def test_a_container_that_never_moves_data_is_infinite() -> None:
+    clock = Clock()
+
+    def probe(container: str) -> Result:
+        clock.now += 1.0
+        return Result(0, ONE + ONE if container == "a" else "", "")
+
+    assert wait_for_traffic(["a", "b"], probe, 0.0, 50.0, clock, clock.sleep)["b"] == float("inf")
+
+
+def test_router_crash_kills_and_starts_the_router_only(dev_lab: Lab) -> None:
+    fault = fault_of(dev_lab, "router-crash")
+    assert fault.make == ("virsh -c qemu:///system destroy redRouter",)
+    assert fault.undo == ("virsh -c qemu:///system start redRouter",)
+
+
+def test_power_cut_kills_every_vm_of_the_group_before_starting_any(dev_lab: Lab) -> None:
+    fault = fault_of(dev_lab, "power-cut")
+    assert [c.split()[-1] for c in fault.make] == ["redRouter", "blueTenant", "greenTenant"]
+    assert all(" destroy " in c for c in fault.make) and all(" start " in c for c in fault.undo)
+
+
+@pytest.mark.parametrize(("scenario", "boot"), [("router-crash", ROUTER_BOOT_S), ("power-cut", TENANT_BOOT_S)])
+def test_recovery_bound_is_a_boot_plus_the_checks_rising_and_the_master_claiming(
+    dev_lab: Lab, scenario: str, boot: float
+) -> None:
+    c, master = dev_lab.vrrp.check, dev_lab.master()
+    rise = (c.rise + 1) * c.interval
+    expected = boot + rise + master_down_interval(dev_lab, master.vrrp_priority) + MARGIN_S
+    assert recovery_bound(dev_lab, scenario) == round(expected, 2)
+
+
+def test_power_cut_allows_more_than_a_router_crash(dev_lab: Lab) -> None:
+    assert recovery_bound(dev_lab, "power-cut") > recovery_bound(dev_lab, "router-crash")
+
+
+def test_power_cut_restoration_includes_the_dhcp_pair_returning_to_normal(dev_lab: Lab) -> None:
+    assert restored_bound(dev_lab, "power-cut") > recovery_bound(dev_lab, "power-cut")
+    assert restored_bound(dev_lab, "router-crash") == recovery_bound(dev_lab, "router-crash")

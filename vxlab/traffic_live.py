@@ -1,0 +1,79 @@
+"""The traffic checks against a running lab: the transfer server on the hypervisor for as long
+as they run, the DHCP servers' SLAAC addresses read first, then every check observed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from vxlab.checks import Outcome, Runner, observe
+from vxlab.model import Lab
+from vxlab.remote import LabShell
+from vxlab.traffic import SERVER_READY, SERVER_SOURCE, global_ipv6, server_command, server_site, traffic_checks
+
+# The server stops by itself after this, even if the checker dies (the checks take about 2 min).
+SERVER_SECONDS = 1800
+READY_TIMEOUT_S = 30.0
+
+
+@contextmanager
+def transfer_server(shell: LabShell, lab: Lab) -> Iterator[None]:
+    site = server_site(lab)
+    proc = shell.popen_host(server_command(site, SERVER_SECONDS))
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(SERVER_SOURCE.read_text())
+        proc.stdin.close()
+        ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT_S)
+        line = proc.stdout.readline().strip() if ready else ""
+        if line != SERVER_READY:
+            err = proc.stderr.read(2000) if proc.poll() is not None and proc.stderr else ""
+            raise RuntimeError(
+                f"the transfer server did not start in {site.where} on port {site.port}: {err.strip() or 'no answer'}"
+            )
+        yield
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    # The shell, `ip netns exec`, `timeout` and python3 share the process group of `sh`.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def dhcp_servers_ipv6(shell: LabShell, lab: Lab) -> dict[str, str | None]:
+    """Each DHCP server's SLAAC address, as the full-size pings' IPv6 targets."""
+    return {
+        t.dhcp_server.name: global_ipv6(
+            shell.container(t.dhcp_server.name, "ip -o -6 addr show dev eth0 scope global", timeout=60).out
+        )
+        for t in lab.tenants.values()
+    }
+
+
+def run_traffic_checks(
+    shell: LabShell, lab: Lab, run: Runner, report: Callable[[Outcome], None] = lambda _: None
+) -> list[Outcome]:
+    outcomes = []
+    peers = dhcp_servers_ipv6(shell, lab)
+    with transfer_server(shell, lab):
+        for check in traffic_checks(lab, peers):
+            outcome = observe(check, run, time.sleep)
+            outcomes.append(outcome)
+            report(outcome)
+    return outcomes
