@@ -4,6 +4,7 @@ and one real round trip through the real server with the real curl."""
 from __future__ import annotations
 
 import hashlib
+import shlex
 import socket
 import subprocess
 import sys
@@ -17,7 +18,6 @@ from vxlab.load import load_lab
 from vxlab.model import Lab
 from vxlab.traffic import (
     SERVER_READY,
-    SERVER_SOURCE,
     TRANSFER_BYTES,
     ServerSite,
     df_ping_command,
@@ -96,7 +96,9 @@ def test_ci_server_runs_in_the_groups_namespace_on_the_probes() -> None:
     lab = load_lab(PROJECT, "ci")
     site = server_site(lab)
     assert (site.netns, site.ipv4, site.ipv6) == ("vxlab-ci", lab.internet.probe4, lab.internet.probe6)
-    assert server_command(site, 60).startswith("ip netns exec vxlab-ci timeout 90 python3 - --port 8080")
+    command = server_command(site, 60)
+    assert command.startswith("ip netns exec vxlab-ci python3 -c ")
+    assert command.endswith(" --port 8080 --seconds 60 203.0.113.9 2001:db8:ffff::9")
 
 
 def test_real_host_server_runs_on_the_hypervisors_svi(dev_lab: Lab) -> None:
@@ -151,22 +153,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _start(site: ServerSite) -> subprocess.Popen[str]:
+    command = server_command(site, 60).replace("python3", shlex.quote(sys.executable), 1)
+    proc = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == SERVER_READY
+    return proc
+
+
 @pytest.fixture(scope="module")
 def loopback_site() -> Iterator[ServerSite]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-", "--port", str(port), "--seconds", "60", "127.0.0.1", "::1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(SERVER_SOURCE.read_text())
+    site = ServerSite(None, IPv4Address("127.0.0.1"), IPv6Address("::1"), _free_port())
+    proc = _start(site)
+    yield site
+    assert proc.stdin is not None
     proc.stdin.close()
-    assert proc.stdout.readline().strip() == SERVER_READY
-    yield ServerSite(None, IPv4Address("127.0.0.1"), IPv6Address("::1"), port)
-    proc.terminate()
     proc.wait(timeout=10)
+
+
+def test_the_server_stops_when_its_stdin_closes() -> None:
+    proc = _start(ServerSite(None, IPv4Address("127.0.0.1"), IPv6Address("::1"), _free_port()))
+    assert proc.stdin is not None
+    proc.stdin.close()
+    assert proc.wait(timeout=10) == 0
 
 
 def _sh(command: str) -> str:

@@ -28,6 +28,8 @@ from vxlab.traffic_server import READY, payload
 TRANSFER_BYTES = 1 << 20
 # curl gives up after this; a TCG guest moved 4 MiB in 3.4 s, so a minute means a broken path.
 TRANSFER_TIMEOUT_S = 60
+# ... and sooner on a stalled transfer (a path dropping full-size segments moves a few kB, then nothing).
+STALL = "--connect-timeout 10 --speed-limit 1024 --speed-time 10"
 SERVER_SOURCE = Path(__file__).with_name("traffic_server.py")
 SERVER_READY = READY
 CURL_TAG = "vxlab-curl"
@@ -65,15 +67,17 @@ def server_site(lab: Lab) -> ServerSite:
 
 
 def server_command(site: ServerSite, seconds: int) -> str:
-    """Runs the server (its source on stdin) for `seconds` at most, on the hypervisor."""
+    """Runs the server on the hypervisor until its stdin closes, `seconds` at most. Its source is
+    an argument: stdin is the server's lifeline."""
     netns = f"ip netns exec {shlex.quote(site.netns)} " if site.netns else ""
-    return f"{netns}timeout {seconds + 30} python3 - --port {site.port} --seconds {seconds} {site.ipv4} {site.ipv6}"
+    source = shlex.quote(SERVER_SOURCE.read_text())
+    return f"{netns}python3 -c {source} --port {site.port} --seconds {seconds} {site.ipv4} {site.ipv6}"
 
 
 def download_command(url: str, timeout: int = TRANSFER_TIMEOUT_S) -> str:
     out = "/tmp/vxlab-get"
     return (
-        f"curl -sS -g --max-time {timeout} -o {out} "
+        f"curl -sS -g --max-time {timeout} {STALL} -o {out} "
         f"-w '{CURL_TAG} %{{http_code}} %{{size_download}} %{{time_total}}\\n' {url}; "
         f"sha256sum {out}; rm -f {out}"
     )
@@ -83,7 +87,7 @@ def upload_command(url: str, size: int) -> str:
     src = "/tmp/vxlab-put"
     return (
         f"head -c {size} /dev/urandom > {src} && sha256sum {src} && "
-        f"curl -sS -g --max-time {TRANSFER_TIMEOUT_S} -T {src} "
+        f"curl -sS -g --max-time {TRANSFER_TIMEOUT_S} {STALL} -T {src} "
         f"-w '{CURL_TAG} %{{http_code}} %{{size_upload}} %{{time_total}}\\n' {url}; rm -f {src}"
     )
 
@@ -109,7 +113,8 @@ def downloaded(size: int) -> Judge:
         digest = re.search(r"^([0-9a-f]{64})\s", out, re.M)
         intact = bool(digest and digest.group(1) == expected)
         if code != 200 or got != size or not intact:
-            return False, f"HTTP {code}, {got} of {size} B in {seconds:.2f} s" + ("" if intact else ", content differs")
+            differs = ", content differs" if got == size and not intact else ""
+            return False, f"HTTP {code}, {got} of {size} B in {seconds:.2f} s{differs}"
         return True, rate(size, seconds)
 
     return judge

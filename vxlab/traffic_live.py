@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from vxlab.checks import Outcome, Runner, observe
 from vxlab.model import Lab
 from vxlab.remote import LabShell
-from vxlab.traffic import SERVER_READY, SERVER_SOURCE, global_ipv6, server_command, server_site, traffic_checks
+from vxlab.traffic import SERVER_READY, global_ipv6, server_command, server_site, traffic_checks
 
 # The server stops by itself after this, even if the checker dies (the checks take about 2 min).
 SERVER_SECONDS = 1800
@@ -28,8 +28,6 @@ def transfer_server(shell: LabShell, lab: Lab) -> Iterator[None]:
     proc = shell.popen_host(server_command(site, SERVER_SECONDS))
     assert proc.stdin is not None and proc.stdout is not None
     try:
-        proc.stdin.write(SERVER_SOURCE.read_text())
-        proc.stdin.close()
         ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT_S)
         line = proc.stdout.readline().strip() if ready else ""
         if line != SERVER_READY:
@@ -43,13 +41,15 @@ def transfer_server(shell: LabShell, lab: Lab) -> Iterator[None]:
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    # The shell, `ip netns exec`, `timeout` and python3 share the process group of `sh`.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
+    """Closing the server's stdin stops it, here or over SSH; a server that does not go is killed."""
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.close()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     for pipe in (proc.stdout, proc.stderr):
         if pipe is not None:

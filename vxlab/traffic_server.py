@@ -1,12 +1,12 @@
 """The HTTP server `vxlab check` runs on a group's "Internet" side for its TCP transfers.
 
-Standard library only: the check pipes this file's source to `python3 -` on the hypervisor (in
+Standard library only: the check runs this file's source with `python3 -c` on the hypervisor (in
 the group's namespace, or on its SVI), so it runs wherever the lab's upstream is. It serves
 `GET /bytes/N` (N bytes of `payload(N)`, which the checker knows too) and `PUT /sink` (answers
 with the size and SHA-256 of what it received), listens only on the addresses it is given, and
-stops by itself after `--seconds`.
+stops when its standard input closes, or after `--seconds` at the latest.
 
-Usage: python3 - --port P --seconds S ADDRESS [ADDRESS ...]   (prints READY once listening)
+Usage: python3 traffic_server.py --port P --seconds S ADDRESS [ADDRESS ...]   (prints READY once listening)
 """
 
 from __future__ import annotations
@@ -78,6 +78,11 @@ class Server(ThreadingHTTPServer):
         super().__init__((address, port), Handler)
 
 
+def _until_eof(stop: threading.Event) -> None:
+    sys.stdin.read()
+    stop.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -87,8 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     servers = [Server(a, args.port) for a in args.addresses]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    # The checker holds our stdin open while it needs us: its end closing (or its SSH dropping)
+    # stops us at once; `--seconds` is the backstop.
+    threading.Thread(target=_until_eof, args=(stop,), daemon=True).start()
     print(READY, flush=True)
-    threading.Event().wait(args.seconds)
+    stop.wait(args.seconds)
     for server in servers:
         server.shutdown()
     return 0
