@@ -197,3 +197,14 @@ def test_real_upload_through_the_server_is_judged_intact(loopback_site: ServerSi
 def test_real_download_of_a_shorter_body_is_judged_broken(loopback_site: ServerSite) -> None:
     out = _sh(download_command(loopback_site.url(4, "/bytes/1400")))
     assert not downloaded(TRANSFER_BYTES)(out)[0]
+
+
+@pytest.mark.parametrize("kind", ["download", "upload"])
+def test_a_transfer_is_observed_twice_before_it_fails(dev_lab: Lab, kind: str) -> None:
+    check = next(c for c in traffic_checks(dev_lab) if kind in c.name)
+    assert check.retries == 1
+
+
+def test_a_full_size_ping_fails_at_once(dev_lab: Lab) -> None:
+    check = next(c for c in traffic_checks(dev_lab) if "DF ping" in c.name)
+    assert check.retries == 0

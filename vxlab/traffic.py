@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
-from vxlab.checks import Check, Judge, ping_ok
+from vxlab.checks import TRAFFIC_RETRY_PAUSE_S, Check, Judge, ping_ok
 from vxlab.model import Lab, Tenant
 from vxlab.mtu import full_size_payload
 from vxlab.traffic_server import READY, payload
@@ -33,6 +33,10 @@ STALL = "--connect-timeout 10 --speed-limit 1024 --speed-time 10"
 SERVER_SOURCE = Path(__file__).with_name("traffic_server.py")
 SERVER_READY = READY
 CURL_TAG = "vxlab-curl"
+# A transfer is tried once more before it fails, the first try kept in the report: with two groups
+# on two cores the VIPs can move for a few seconds (see checks.TRAFFIC_RETRIES), and a transfer
+# caught in the move stalls. A broken path fails both tries.
+TRANSFER_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,8 @@ def traffic_checks(lab: Lab, peer_ipv6: Mapping[str, str | None] | None = None) 
                         download_command(site.url(family, f"/bytes/{size}")),
                         downloaded(size),
                         in_container=True,
+                        retries=TRANSFER_RETRIES,
+                        retry_pause_s=TRAFFIC_RETRY_PAUSE_S,
                         expect=f"{size} bytes intact from {addr} port {site.port}",
                     ),
                     Check(
@@ -188,6 +194,8 @@ def traffic_checks(lab: Lab, peer_ipv6: Mapping[str, str | None] | None = None) 
                         upload_command(site.url(family, "/sink"), size),
                         uploaded(size),
                         in_container=True,
+                        retries=TRANSFER_RETRIES,
+                        retry_pause_s=TRAFFIC_RETRY_PAUSE_S,
                         expect=f"{size} bytes received intact by {addr} port {site.port}",
                     ),
                 ]
