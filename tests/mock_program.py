@@ -43,7 +43,7 @@ LXD_CREDENTIALS = json.dumps(
 HOST_KEY = json.dumps(
     {
         "private": "-----BEGIN OPENSSH PRIVATE KEY-----\nvxlab-test-host-key\n-----END OPENSSH PRIVATE KEY-----\n",
-        "public": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiLWV4YW1wbGUta2V5LW5vdC1mb3ItdXNl host",
+        "public": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiIGV4YW1wbGUga2V5OiBub3QgZm9yIHVzZSEh host",
     }
 )
 

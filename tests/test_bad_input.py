@@ -227,8 +227,17 @@ def test_seed_config_is_accepted() -> None:
     [
         pytest.param(key(ECDSA_KEY), id="key-comment-with-colon-and-spaces"),
         pytest.param(key(f"{DEFAULT_SSH_KEY} "), id="key-with-trailing-space"),
-        pytest.param(nest(("hypervisor", "libvirt_uri"), "qemu+ssh://root@192.0.2.7/system"), id="uri-over-ssh"),
-        pytest.param(nest(("hypervisor", "libvirt_uri"), "qemu+ssh://root@[2001:db8::7]:2222/system"), id="uri-ipv6"),
+        pytest.param(
+            nest(("hypervisor",), {"libvirt_uri": "qemu+ssh://root@192.0.2.7/system", "ssh_host": "192.0.2.7"}),
+            id="uri-over-ssh",
+        ),
+        pytest.param(
+            nest(
+                ("hypervisor",),
+                {"libvirt_uri": "qemu+ssh://root@[2001:db8::7]:2222/system", "ssh_host": "2001:db8::7"},
+            ),
+            id="uri-ipv6",
+        ),
         pytest.param(nest(("hypervisor", "libvirt_uri"), "qemu:///session"), id="uri-session"),
         pytest.param(nest(("images", "container_image"), "images:debian/12/cloud"), id="image-remote-alias"),
         pytest.param(nest(("internet", "probe4"), "203.0.113.9"), id="probe-documentation-address"),

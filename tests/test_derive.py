@@ -67,26 +67,17 @@ def test_same_group_twice_is_rejected_naming_the_key() -> None:
 
 
 def test_groups_on_different_hypervisors_may_repeat_values() -> None:
-    remote = build_lab({"group": 3, "hypervisor": {"ssh_host": "hv2.example"}})
+    remote = build_lab(
+        {"group": 3, "hypervisor": {"libvirt_uri": "qemu+ssh://root@hv2.example/system", "ssh_host": "hv2.example"}}
+    )
     check_collisions({"a": lab_of(3), "b": remote})
 
 
-def test_overlapping_subnet_across_stacks_is_rejected() -> None:
-    other = build_lab(
-        {
-            "group": 4,
-            "segment": {"ipv4": "10.3.0.0/16"},
-            "tenants": {
-                "blue": {"svi_ipv4": "10.3.7.220/16", "dhcp_server": {"ipv4": "10.3.7.250/16"}},
-                "green": {"svi_ipv4": "10.3.7.221/16", "dhcp_server": {"ipv4": "10.3.7.251/16"}},
-            },
-            "vrrp": {"vip4": "10.3.7.222/16"},
-            "dhcp": {"range_start": "10.3.7.10", "range_end": "10.3.7.90"},
-        }
-    )
+def test_overlapping_routed_subnet_across_stacks_is_rejected() -> None:
+    other = build_lab({"group": 4, "tenants": {"blue": {"router_ipv4": "172.20.3.1/24"}}})
     with pytest.raises(ConfigError) as caught:
         check_collisions({"a": lab_of(3), "b": other})
-    assert caught.value.key == "vxlab:segment.ipv4"
+    assert caught.value.key == "vxlab:tenants.blue.router_ipv4"
 
 
 @pytest.mark.parametrize(

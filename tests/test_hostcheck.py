@@ -50,7 +50,12 @@ def test_a_kvm_stack_is_refused_on_a_machine_without(tmp_path: Path, kwargs: dic
         pytest.param(KVM_HOST, {}, id="kvm-host-with-everything"),
         pytest.param(CI_LIKE, {"kvm": False, "nics": (), "ovs_module": False}, id="tcg-profile-needs-nothing"),
         pytest.param(
-            build_lab({"group": 1, "hypervisor": {"libvirt_uri": "qemu+ssh://root@hv2.example/system"}}),
+            build_lab(
+                {
+                    "group": 1,
+                    "hypervisor": {"libvirt_uri": "qemu+ssh://root@hv2.example/system", "ssh_host": "hv2.example"},
+                }
+            ),
             {"kvm": False, "nics": (), "ovs_module": False},
             id="remote-hypervisor-is-not-this-machine",
         ),

@@ -204,7 +204,7 @@ def test_changing_one_priority_changes_only_that_tenants_keepalived_file() -> No
     [
         ("group02", 'segment={"vni": "WhereIsMyTCAM"}', "vxlab:segment.vni"),
         ("group02", "group=0", "vxlab:group"),  # the file is named for group 2
-        ("ci", "group=0", "vxlab:upstream.vlan"),  # group 0 is dev's: they collide
+        ("ci", "group=0", "vxlab:upstream.svi"),  # group 0 is dev's: their SVIs share a name (VLANs are per bridge)
         ("dev", 'tenant={"blue": {"vrrp_priority": 230}}', "vxlab:tenant"),  # a typo of tenants
     ],
 )

@@ -13,7 +13,7 @@ from vxlab.load import load_lab
 from vxlab.model import Lab
 from vxlab.remote import hypervisor_host_key, hypervisor_ssh_options, uri_on_hypervisor
 
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiLWV4YW1wbGUta2V5LW5vdC1mb3ItdXNl"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiIGV4YW1wbGUga2V5OiBub3QgZm9yIHVzZSEh"
 
 
 def remote(uri: str, ssh_host: str | None = "127.0.0.1") -> Lab:

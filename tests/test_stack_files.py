@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import PROJECT
+from vxlab import hosts
 from vxlab.collisions import check_collisions, hypervisor_of
 from vxlab.errors import ConfigError
 from vxlab.load import build_lab, load_checked, load_lab
@@ -160,7 +162,11 @@ def test_stacks_sharing_a_hypervisor_collide(first: Any, second: Any, key: str) 
         pytest.param(
             lab(1, bridge="dsw-a", uplink=None), lab(2, bridge="dsw-b", uplink=None), id="two-bridges-no-uplink"
         ),
-        pytest.param(lab(3), lab(3, libvirt_uri="qemu+ssh://root@hv2.example/system"), id="another-hypervisor"),
+        pytest.param(
+            lab(3),
+            lab(3, libvirt_uri="qemu+ssh://root@hv2.example/system", ssh_host="hv2.example"),
+            id="another-hypervisor",
+        ),
     ],
 )
 def test_stacks_that_share_nothing_do_not_collide(a: Any, b: Any) -> None:
@@ -178,4 +184,6 @@ def test_stacks_that_share_nothing_do_not_collide(a: Any, b: Any) -> None:
     ],
 )
 def test_a_hypervisor_has_one_identity_however_spelled(uri: str, identity: str) -> None:
-    assert hypervisor_of(lab(0, libvirt_uri=uri)) == identity
+    host = urlsplit(uri).hostname
+    ssh_host = host if host and hosts.canonical(host) != hosts.LOCAL else None
+    assert hypervisor_of(lab(0, libvirt_uri=uri, ssh_host=ssh_host)) == identity

@@ -8,12 +8,12 @@ hypervisor may not share any of them.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from urllib.parse import urlsplit
 
+from vxlab import hosts
 from vxlab.errors import ConfigError, config_key
 from vxlab.model import Lab, mac_for_tap
 from vxlab.render import lxd_forwards, ssh_forwards
@@ -28,21 +28,21 @@ class Claim:
     path: tuple[str, ...]
 
 
-# Spellings of "this machine" in a libvirt URI or ssh_host.
-_LOCAL_HOSTS = frozenset({"", "localhost", "localhost.localdomain", "::1", "[::1]"})
-
-
-def _host(name: str | None) -> str:
-    name = (name or "").lower()
-    if name in _LOCAL_HOSTS or name.startswith("127.") or name == socket.gethostname().lower():
-        return "localhost"
-    return name
-
-
 def hypervisor_host(lab: Lab) -> str:
     """The machine that runs the stack's libvirt: "localhost" for this one, however spelled."""
-    uri_host = urlsplit(lab.hypervisor.libvirt_uri).hostname
-    return _host(uri_host) if uri_host else _host(lab.hypervisor.ssh_host)
+    uri_host = hosts.uri_host(lab.hypervisor.libvirt_uri)
+    return hosts.canonical(uri_host) if uri_host else hosts.canonical(lab.hypervisor.ssh_host)
+
+
+def machine_aliases(lab: Lab) -> frozenset[str]:
+    """Every spelling of the stack's hypervisor: its URI's host, its ssh_host, their /etc/hosts names."""
+    return hosts.aliases([hypervisor_host(lab), lab.hypervisor.ssh_host])
+
+
+def same_machine(a: Lab, b: Lab) -> bool:
+    """Whether two stacks' labs share one hypervisor (its bridge, taps, names), whatever libvirt
+    daemon they use on it (`qemu:///system` and `qemu:///session` are one machine)."""
+    return bool(machine_aliases(a) & machine_aliases(b))
 
 
 def hypervisor_of(lab: Lab) -> str:
@@ -56,13 +56,14 @@ def hypervisor_of(lab: Lab) -> str:
 def claims(lab: Lab) -> Iterator[Claim]:
     """What a group takes on its hypervisor, with the key that sets each value."""
     prefix = lab.hypervisor.mac_prefix
-    yield Claim("VLAN", str(lab.upstream.vlan), ("upstream", "vlan"))
+    bridge = lab.hypervisor.bridge  # VLAN ids are per bridge: two bridges are two switches
+    yield Claim("VLAN", f"{lab.upstream.vlan} on {bridge}", ("upstream", "vlan"))
     yield Claim("name", lab.upstream.svi, ("upstream", "svi"))
     yield Claim("tap", str(lab.router.tap), ("router", "tap"))
     yield Claim("MAC", mac_for_tap(prefix, lab.router.tap), ("router", "tap"))
     yield Claim("name", lab.router.name, ("router", "name"))
     for color, t in lab.tenants.items():
-        yield Claim("VLAN", str(t.link_vlan), ("tenants", color, "link_vlan"))
+        yield Claim("VLAN", f"{t.link_vlan} on {bridge}", ("tenants", color, "link_vlan"))
         yield Claim("tap", str(t.tap), ("tenants", color, "tap"))
         yield Claim("MAC", mac_for_tap(prefix, t.tap), ("tenants", color, "tap"))
         yield Claim("name", t.name, ("tenants", color, "name"))
@@ -77,8 +78,8 @@ def claims(lab: Lab) -> Iterator[Claim]:
     yield Claim("VRID", str(lab.vrrp.vrid6), ("vrrp", "vrid6"))
     yield Claim("subnet", lab.upstream.host_ipv4.network, ("upstream", "host_ipv4"))
     yield Claim("subnet", lab.upstream.host_ipv6.network, ("upstream", "host_ipv6"))
-    yield Claim("subnet", lab.segment.ipv4, ("segment", "ipv4"))
-    yield Claim("subnet", lab.segment.ipv6, ("segment", "ipv6"))
+    # Not the segment's subnets: they live behind each group's router, which NATs them, and the
+    # hypervisor routes none of them (render.host_routes), so groups may reuse the seed's numbers.
 
 
 def _clash(a: Claim, b: Claim) -> bool:
@@ -95,9 +96,11 @@ def check_collisions(labs: Mapping[str, Lab]) -> None:
     for i, first in enumerate(stacks):
         for second in stacks[i + 1 :]:
             a, b = labs[first], labs[second]
-            if hypervisor_of(a) != hypervisor_of(b):
+            if not same_machine(a, b):
                 continue
             _check_switch(first, a, second, b)
+            _check_probes(first, a, second, b)
+            _check_probes(second, b, first, a)
             for ca in claims(a):
                 for cb in claims(b):
                     if _clash(ca, cb):
@@ -130,3 +133,20 @@ def _check_switch(first: str, a: Lab, second: str, b: Lab) -> None:
             "use the same bridge as that stack, or another uplink",
             second,
         )
+
+
+def _check_probes(owner: str, lab: Lab, other: str, theirs: Lab) -> None:
+    """A probe inside another group's subnets on the same hypervisor is answered by that group:
+    the keepalived check would pass with the Internet gone."""
+    nets = [(c.value, c.path) for c in claims(theirs) if not isinstance(c.value, str)]
+    for field in ("probe4", "probe6"):
+        probe = getattr(lab.internet, field)
+        inside = next(((n, p) for n, p in nets if n.version == probe.version and probe in n), None)
+        if inside is not None:
+            raise ConfigError(
+                config_key(("internet", field)),
+                f"{probe} is inside {inside[0]} of stack {other} ({config_key(inside[1])}): "
+                "that group would answer the check, not the Internet",
+                "use an address on the Internet side",
+                owner,
+            )

@@ -14,7 +14,7 @@ from vxlab.errors import ConfigError, config_key
 from vxlab.naming import group_numbers
 
 # A placeholder that keeps renders deterministic; real stacks set their own key.
-DEFAULT_SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiLWV4YW1wbGUta2V5LW5vdC1mb3ItdXNl vxlab-example"
+DEFAULT_SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiIGV4YW1wbGUga2V5OiBub3QgZm9yIHVzZSEh vxlab-example"
 
 
 def _tenant(

@@ -24,7 +24,14 @@ class ConfigError(Exception):
 
     def line(self) -> str:
         where = [f"Pulumi.{self.stack}.yaml"] if self.stack else []
-        return ": ".join([*where, *([self.key] if self.key else []), f"{self.problem}; fix: {self.fix}"])
+        text = ": ".join([*where, *([self.key] if self.key else []), f"{self.problem}; fix: {self.fix}"])
+        return one_line(text)
 
     def in_stack(self, stack: str) -> ConfigError:
         return ConfigError(self.key, self.problem, self.fix, stack)
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters (a line break in a key, a tab in a value) written as
+    escapes: the error stays one line whatever the input held."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -20,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from vxlab import yaml12
 from vxlab.collisions import check_collisions
 from vxlab.defaults import derive
 from vxlab.errors import NAMESPACE, ConfigError, config_key
@@ -46,13 +48,25 @@ def list_stacks(project_dir: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
 
 
-class _StackFileLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key stated twice (PyYAML would keep the last one silently)."""
+class _StackFileLoader(yaml12.Loader):
+    """YAML as the Pulumi engine reads it (vxlab.yaml12), refusing a key stated twice (PyYAML
+    would keep the last one silently) and a sequence or mapping used as a key."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor`: merged keys may be stated again, the stated one wins
             key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise ConfigError(
+                    "",
+                    f"a {'sequence' if isinstance(key, list) else 'mapping'} used as a key "
+                    f"(line {key_node.start_mark.line + 1})",
+                    "use a plain word as the key",
+                ) from None
             if key in seen:
                 raise ConfigError(
                     str(key),
@@ -69,11 +83,16 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("", f"cannot be read ({exc.__class__.__name__})", "make it a readable UTF-8 file") from None
-    loader = _StackFileLoader(text)
+    try:
+        loader = _StackFileLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters before any parsing
+        raise ConfigError("", f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
     try:
         doc = loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ConfigError("", f"not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax") from None
+    except RecursionError:
+        raise ConfigError("", "nested too deeply to be a stack file", "state the keys of docs/config-keys.md") from None
     finally:
         loader.dispose()
     if doc is None:
@@ -124,6 +143,10 @@ def config_from_pulumi(raw: Mapping[str, Any], source: str = "config") -> dict[s
         ns, sep, name = str(key).partition(":")
         if not sep:
             raise ConfigError(str(key), f"config key without a namespace in {source}", f"write it as {NAMESPACE}:{key}")
+        if ns != NAMESPACE and looks_like_namespace(ns):
+            raise ConfigError(
+                str(key), f"namespace {ns!r} is almost {NAMESPACE!r}", f"write it as {NAMESPACE}:{name.strip()}"
+            )
         if ns != NAMESPACE:
             continue
         if name not in known:
@@ -139,12 +162,57 @@ def config_from_pulumi(raw: Mapping[str, Any], source: str = "config") -> dict[s
     return out
 
 
+# Letters that look like the namespace's own in other scripts, or in a careless hand.
+_CONFUSABLE = str.maketrans(
+    {
+        chr(code): latin
+        for code, latin in (
+            (0x0430, "a"),  # Cyrillic a
+            (0x0435, "e"),  # Cyrillic ie
+            (0x043E, "o"),  # Cyrillic o
+            (0x0445, "x"),  # Cyrillic ha
+            (0x0455, "s"),  # Cyrillic dze
+            (0x0456, "l"),  # Cyrillic i
+            (0x04CF, "l"),  # Cyrillic palochka
+            (0x0131, "l"),  # dotless i
+            (0x03B2, "b"),  # Greek beta
+            (0x0432, "b"),  # Cyrillic ve
+            (0x044C, "b"),  # Cyrillic soft sign
+            (0x03BD, "v"),  # Greek nu
+        )
+    }
+    | {"i": "l", "1": "l", "|": "l", "0": "o"}
+)
+
+
+def looks_like_namespace(ns: str) -> bool:
+    """Whether a config namespace is a slip for vxlab's (case, spaces, look-alike letters, one
+    letter off or two swapped) rather than another provider's (`libvirt:`, `lxd:`)."""
+    word = unicodedata.normalize("NFKC", ns).strip().casefold().translate(_CONFUSABLE)
+    target = NAMESPACE.translate(_CONFUSABLE)
+    return (word != ns and word == target) or 0 < _distance(word, target) <= 1
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) from a to b."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
+
+
 def _as_pulumi_reads(value: Any) -> Any:
     """A top-level value as Pulumi writes it back: scalars quoted (`vxlab:group: "39"`)."""
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
     return value
 

@@ -63,10 +63,14 @@ IfName = Annotated[
     str, Field(pattern=IFNAME_RE, description="an interface name of 1..15 letters, digits, '.', '-' or '_'")
 ]
 # Host names of VMs and containers (libvirt domain, LXD instance): a letter first, then
-# letters, digits and dashes, at most 63 characters (LXD's limit).
-HOSTNAME_RE = r"^[A-Za-z][A-Za-z0-9\-]{0,62}$"
+# letters, digits and dashes, not ending with a dash, at most 63 characters (LXD's IsHostname).
+HOSTNAME_RE = r"^[A-Za-z]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?$"
 HostName = Annotated[
-    str, Field(pattern=HOSTNAME_RE, description="a host name: a letter, then up to 62 letters, digits or '-'")
+    str,
+    Field(
+        pattern=HOSTNAME_RE,
+        description="a host name: a letter, then up to 62 letters, digits or '-', not ending with '-'",
+    ),
 ]
 UserName = Annotated[
     str,
@@ -185,7 +189,8 @@ class LabUser(Strict_):
     name: UserName = Field(
         description="the unprivileged lab account on every VM; keepalived's scripts run as this user"
     )
-    ssh_public_key: str = Field(
+    # A key pasted as a YAML block (`|`) ends with a line break; the line is the key.
+    ssh_public_key: Annotated[str, AfterValidator(str.strip)] = Field(
         description="one OpenSSH public key line (the content of a .pub file): TYPE BASE64 [COMMENT]"
     )
 

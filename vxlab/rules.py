@@ -8,19 +8,78 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator, Mapping
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, IPv6Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
 from typing import Any
 
+from vxlab import hosts
 from vxlab.errors import ConfigError, config_key
 from vxlab.model import Lab, is_valid_ifname
 from vxlab.mtu import max_overlay_mtu, underlay_version, vxlan_overhead
+from vxlab.sshkey import openssh_refuses
 
 Path = tuple[str, ...]
 
 LINK_LOCAL = IPv6Network("fe80::/10")
+SITE_LOCAL = IPv6Network("fec0::/10")
+THIS_NETWORK = IPv4Network("0.0.0.0/8")
 # iproute2's own table names (rt_tables): a tenant table named so would be the kernel's table.
 RESERVED_TABLES = frozenset({"unspec", "default", "main", "local"})
+# Groups of the VM image (Debian's base groups and the lab's packages'): cloud-init makes the lab
+# user with a group of its own name, which must not exist already.
+SYSTEM_GROUPS = frozenset(
+    [
+        "adm",
+        "audio",
+        "backup",
+        "bin",
+        "cdrom",
+        "crontab",
+        "daemon",
+        "dialout",
+        "dip",
+        "disk",
+        "fax",
+        "floppy",
+        "games",
+        "input",
+        "irc",
+        "kmem",
+        "kvm",
+        "list",
+        "lp",
+        "lxd",
+        "mail",
+        "man",
+        "netdev",
+        "news",
+        "nogroup",
+        "openvswitch",
+        "operator",
+        "plugdev",
+        "proxy",
+        "render",
+        "sasl",
+        "sgx",
+        "shadow",
+        "src",
+        "ssh",
+        "_ssh",
+        "staff",
+        "sudo",
+        "sys",
+        "systemd-journal",
+        "tape",
+        "tty",
+        "users",
+        "utmp",
+        "uucp",
+        "video",
+        "voice",
+        "www-data",
+    ]
+)
 # Accounts Debian and the lab's packages create: the lab user must be a person's account.
 SYSTEM_ACCOUNTS = frozenset(
     [
@@ -157,6 +216,144 @@ class _Rules:
                     problem = f"inside the lab's own subnet {inside}, so it cannot tell that the Internet answers"
             if problem:
                 self.fail((("internet", field),), f"{address} is {problem}", "use an address on the Internet side")
+        # The hypervisor's own SVI (upstream.host_ipv*) may run a resolver; the lab's VMs run none.
+        assigned = {iface.ip: path for path, iface in self.interfaces() if path[0] != "upstream"}
+        routed_here = [(p, n) for p, n in self._subnets() if p[0] != "upstream"]
+        for field in ("dns4", "dns6"):
+            address = getattr(lab.internet, field)
+            owner = assigned.get(address)
+            inside = next((p for p, n in routed_here if n.version == address.version and address in n), None)
+            if owner is not None or inside is not None:
+                where = f"the address of {config_key(owner)}" if owner else f"inside {config_key(inside or ())}"
+                self.fail(
+                    (("internet", field),),
+                    f"{address} is {where}, where no DNS resolver runs",
+                    "use a resolver on the Internet side (or on the upstream network, such as the hypervisor)",
+                )
+
+    def hypervisor(self) -> None:
+        """Which machine is the hypervisor: the libvirt URI and `ssh_host` must name the same one."""
+        hv = self.lab.hypervisor
+        try:
+            uri = hosts.uri_host(hv.libvirt_uri)
+        except ValueError as exc:
+            self.fail(
+                (("hypervisor", "libvirt_uri"),),
+                f"its host is not a valid name or address ({exc})",
+                "write an IPv6 address in brackets, whole: qemu+ssh://root@[2001:db8::7]/system",
+            )
+        if hv.ssh_host is not None and ":" in hv.ssh_host:
+            try:
+                IPv6Address(hv.ssh_host)
+            except ValueError:
+                self.fail(
+                    (("hypervisor", "ssh_host"),),
+                    f"{hv.ssh_host!r} is not a valid IPv6 address",
+                    "write the address whole, without brackets (2001:db8::7), or use the host's name",
+                )
+        remote = uri is not None and hosts.canonical(uri) != hosts.LOCAL
+        if remote and hv.ssh_host is None:
+            self.fail(
+                (("hypervisor", "ssh_host"), ("hypervisor", "libvirt_uri")),
+                f"libvirt runs on {uri} but hypervisor.ssh_host is not set: the host switch would be built "
+                "on this machine",
+                f"set hypervisor.ssh_host to {uri}",
+            )
+        if not remote and hv.ssh_host is not None and hosts.canonical(hv.ssh_host) != hosts.LOCAL:
+            self.fail(
+                (("hypervisor", "ssh_host"), ("hypervisor", "libvirt_uri")),
+                f"{hv.ssh_host} runs the host switch, while libvirt_uri {hv.libvirt_uri} drives this machine's libvirt",
+                f"set libvirt_uri to qemu+ssh://root@{hv.ssh_host}/system, or ssh_host to null",
+            )
+
+    def guests(self) -> None:
+        """What each guest will do with a value: its NIC's name, its ports, its accounts, names
+        on the host switch."""
+        lab = self.lab
+        ifnames0 = "net.ifnames=0" in lab.images.cmdline.split()
+        machine = lab.hypervisor.machine
+        reserved = reserved_pci_slots(machine)
+        nics: list[tuple[Path, str]] = [(("router", "nic"), lab.router.nic)]
+        nics += [(("tenants", color, "nic"), t.nic) for color, t in lab.tenants.items()]
+        for path, nic in nics:
+            slot = re.fullmatch(r"enp0s(\d+)", nic)
+            if ifnames0 and nic != "eth0":
+                self.fail(
+                    (path, ("images", "cmdline")),
+                    f"{nic!r}: with net.ifnames=0 on the kernel command line the kernel names the VM's one NIC eth0",
+                    "use eth0, or drop net.ifnames=0 from images.cmdline",
+                )
+            if not ifnames0 and re.fullmatch(r"eth\d+", nic):
+                self.fail(
+                    (path,),
+                    f"{nic!r}: udev renames ethN to a predictable name (enp0s1 on q35) unless the kernel "
+                    "command line has net.ifnames=0",
+                    "use enp0s1, or add net.ifnames=0 to images.cmdline",
+                )
+            if slot and (int(slot.group(1)) in reserved or int(slot.group(1)) > 31):
+                self.fail(
+                    (path, ("hypervisor", "machine")),
+                    f"{nic!r} needs PCI slot {slot.group(1)} of bus 0, which machine type {machine} reserves "
+                    f"(slots {', '.join(map(str, sorted(reserved)))}; 31 is the last)",
+                    f"use another slot, such as enp0s{min(set(range(1, 31)) - reserved)}",
+                )
+        user = lab.lab_user.name
+        if user in SYSTEM_GROUPS:
+            self.fail(
+                (("lab_user", "name"),),
+                f"{user!r} is a group of the VM image: cloud-init cannot make a user with that name",
+                "use an ordinary account name, such as the seed's etu",
+            )
+        taken = {22: "sshd on the tenants"}
+        if lab.lxd.port in taken:
+            self.fail((("lxd", "port"),), f"port {lab.lxd.port} is {taken[lab.lxd.port]}", "use LXD's own port, 8443")
+        dhcp_ports = {67: "the DHCP server's own port", 68: "the DHCP client port"}
+        for field in ("primary_port", "secondary_port"):
+            port = getattr(lab.dhcp.failover, field)
+            if port in dhcp_ports:
+                self.fail(
+                    (("dhcp", "failover", field),),
+                    f"port {port} is {dhcp_ports[port]} in the DHCP containers",
+                    "use the seed's failover ports 519 and 520",
+                )
+        if lab.internet.traffic_port == 22:
+            self.fail(
+                (("internet", "traffic_port"),),
+                "port 22 is sshd's on the hypervisor (and on its SVI)",
+                "use a free port such as 8080",
+            )
+        hv, svi = lab.hypervisor, lab.upstream.svi
+        taps = {f"tap{n}" for n in (lab.router.tap, *(t.tap for t in lab.tenants.values()))}
+        host_names = {hv.bridge: "the host bridge", **dict.fromkeys(taps, "a tap of the group")}
+        if hv.uplink:
+            host_names[hv.uplink] = "the bridge's uplink"
+        if svi in host_names:
+            self.fail(
+                (("upstream", "svi"),),
+                f"{svi!r} is also {host_names[svi]} on the hypervisor",
+                "give the SVI its own name, such as the seed's vlan28",
+            )
+        if hv.svi_netns and len(svi) > 12:
+            self.fail(
+                (("upstream", "svi"),),
+                f"{svi!r} is {len(svi)} characters: its host end {svi}-br would be longer than 15",
+                "use an SVI name of at most 12 characters",
+            )
+
+    def meanings(self) -> None:
+        """Subnets and gateways that parse but cannot number or route hosts."""
+        for path, net in self._subnets():
+            problem = _meaningless_subnet(net)
+            if problem:
+                self.fail((path,), f"{net} is {problem}", "use a unicast subnet (private or documentation ranges)")
+        up4 = self.lab.upstream.host_ipv4.network
+        gateway = self.lab.upstream.gateway4
+        if gateway in (up4.network_address, up4.broadcast_address) and up4.prefixlen < 31:
+            self.fail(
+                (("upstream", "gateway4"),),
+                f"{gateway} is the network or broadcast address of {up4}",
+                "use the upstream router's host address",
+            )
 
     def _subnets(self) -> list[tuple[Path, Any]]:
         lab = self.lab
@@ -386,25 +583,28 @@ class _Rules:
                     )
 
     def addresses(self) -> None:
-        seen: dict[IPv4Address | IPv6Address, Path] = {}
+        # A link-local address is unique on its link only: the router may use one on both tenant links.
+        seen: dict[tuple[IPv4Address | IPv6Address, str], Path] = {}
         for path, iface in self.interfaces():
-            if iface.ip in seen:
+            key = (iface.ip, _link_of(path) if iface.ip.is_link_local else "")
+            if key in seen:
                 self.fail(
-                    (seen[iface.ip], path),
-                    f"address {iface.ip} is assigned twice",
+                    (seen[key], path),
+                    f"address {iface.ip} is assigned twice" + (f" on the {key[1]} link" if key[1] else ""),
                     "give every interface its own address",
                 )
-            seen[iface.ip] = path
+            seen[key] = path
+        assigned = {ip: path for (ip, _), path in seen.items()}
         # Addresses that reach other nodes: the upstream gateway must not be one of ours.
         lab = self.lab
         for path, addr in (
             (("upstream", "gateway4"), lab.upstream.gateway4),
             (("upstream", "gateway6"), lab.upstream.gateway6),
         ):
-            if addr in seen:
+            if addr in assigned and not addr.is_link_local:
                 self.fail(
                     (path,),
-                    f"{addr} is also assigned to {config_key(seen[addr])}",
+                    f"{addr} is also assigned to {config_key(assigned[addr])}",
                     "point the gateway at the upstream router, not at a lab address",
                 )
 
@@ -423,6 +623,25 @@ class _Rules:
             self.fail((path,), f"{addr} is not link-local", "use an address in fe80::/10")
 
 
+def _link_of(path: Path) -> str:
+    """The link an address of the model sits on: a tenant's link to the router, the segment, or the upstream."""
+    if path[0] == "tenants" and path[2] in ("router_ll", "router_ipv4", "router_ipv6", "tenant_ipv4", "tenant_ipv6"):
+        return f"{path[1]} tenant"
+    if path[0] in ("upstream", "router"):
+        return "upstream"
+    return "segment"
+
+
+def reserved_pci_slots(machine: str) -> set[int]:
+    """Slots of PCI bus 0 a QEMU machine type keeps for itself: the host bridge (0) on every one,
+    the ICH9 LPC/SATA/SMBus function block (31) on q35, the PIIX3 ISA/IDE/USB bridge (1) on pc."""
+    if "q35" in machine:
+        return {0, 31}
+    if machine == "pc" or "i440fx" in machine:
+        return {0, 1}
+    return {0}
+
+
 def _unreachable(address: IPv4Address | IPv6Address) -> str | None:
     """Why no packet to `address` could ever reach a host on the Internet, if so."""
     if address.is_unspecified:
@@ -437,6 +656,27 @@ def _unreachable(address: IPv4Address | IPv6Address) -> str | None:
         return "a link-local address"
     if address.is_reserved and isinstance(address, IPv4Address):
         return "a reserved address (240.0.0.0/4)"
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return f"an IPv4-mapped IPv6 address (it is {address.ipv4_mapped}, reached over IPv4, never over IPv6)"
+    if isinstance(address, IPv6Address) and address in SITE_LOCAL:
+        return "a site-local address (fec0::/10, deprecated by RFC 3879: no router forwards it)"
+    return None
+
+
+def _meaningless_subnet(net: IPv4Network | IPv6Network) -> str | None:
+    """Why hosts cannot be numbered and routed in `net`, if so."""
+    if net.is_multicast:
+        return "a multicast range: no host can have an address in it"
+    if net.is_loopback:
+        return "a loopback range: packets to it never leave a machine"
+    if net.version == 4 and net.overlaps(THIS_NETWORK):
+        return "inside 0.0.0.0/8, 'this network': no host may use it"
+    if net.version == 4 and net.is_reserved:
+        return "inside the reserved range 240.0.0.0/4 (and its broadcast address)"
+    if net.is_link_local:
+        return "a link-local range: it is never routed, and SLAAC and DHCP cannot hand it out"
+    if net.version == 6 and net.overlaps(SITE_LOCAL):
+        return "inside the deprecated site-local range fec0::/10"
     return None
 
 
@@ -456,11 +696,14 @@ def ssh_public_key_problem(key: str) -> str | None:
     length = int.from_bytes(blob[:4], "big")
     if blob[4 : 4 + length].decode("ascii", "replace") != parts[0]:
         return f"the key's data is not a {parts[0]} key"
-    return None
+    return openssh_refuses(key.strip())
 
 
 def check_lab(lab: Lab, explicit: Mapping[str, Any] | None = None) -> None:
     rules = _Rules(lab, explicit or {})
+    rules.hypervisor()
+    rules.guests()
+    rules.meanings()
     rules.values()
     rules.names()
     rules.numbers()
