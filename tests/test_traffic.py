@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import PROJECT
 from vxlab.load import load_lab
 from vxlab.model import Lab
+from vxlab.remote import Result
 from vxlab.traffic import (
     SERVER_READY,
     TRANSFER_BYTES,
@@ -30,6 +31,7 @@ from vxlab.traffic import (
     upload_command,
     uploaded,
 )
+from vxlab.traffic_live import run_traffic_checks
 from vxlab.traffic_server import payload
 
 SIZE = 4096
@@ -208,3 +210,26 @@ def test_a_transfer_is_observed_twice_before_it_fails(dev_lab: Lab, kind: str) -
 def test_a_full_size_ping_fails_at_once(dev_lab: Lab) -> None:
     check = next(c for c in traffic_checks(dev_lab) if "DF ping" in c.name)
     assert check.retries == 0
+
+
+class NoServerShell:
+    """A hypervisor where the server cannot start (its port taken), and containers that answer."""
+
+    def popen_host(self, command: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            ["sh", "-c", "echo 'OSError: [Errno 98] Address already in use' >&2; exit 1"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def container(self, name: str, command: str, timeout: float = 120) -> Result:
+        return Result(0, "9: eth0    inet6 2001:db8:7::99/64 scope global dynamic\n", "")
+
+
+def test_a_server_that_cannot_start_fails_every_traffic_check_saying_why(dev_lab: Lab) -> None:
+    outcomes = run_traffic_checks(NoServerShell(), dev_lab, lambda *_: Result(0, "", ""))  # type: ignore[arg-type]
+    assert len(outcomes) == len(traffic_checks(dev_lab)) and not any(o.ok for o in outcomes)
+    assert all("Address already in use" in o.observed for o in outcomes)

@@ -22,6 +22,10 @@ SERVER_SECONDS = 1800
 READY_TIMEOUT_S = 30.0
 
 
+class ServerDown(RuntimeError):
+    """The transfer server did not start on the hypervisor."""
+
+
 @contextmanager
 def transfer_server(shell: LabShell, lab: Lab) -> Iterator[None]:
     site = server_site(lab)
@@ -31,10 +35,11 @@ def transfer_server(shell: LabShell, lab: Lab) -> Iterator[None]:
         ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT_S)
         line = proc.stdout.readline().strip() if ready else ""
         if line != SERVER_READY:
-            err = proc.stderr.read(2000) if proc.poll() is not None and proc.stderr else ""
-            raise RuntimeError(
-                f"the transfer server did not start in {site.where} on port {site.port}: {err.strip() or 'no answer'}"
-            )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+            err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+            last = ([ln for ln in err.splitlines() if ln.strip()] or ["no answer"])[-1].strip()
+            raise ServerDown(f"the transfer server did not start in {site.where} on port {site.port}: {last}")
         yield
     finally:
         _stop(proc)
@@ -69,11 +74,17 @@ def dhcp_servers_ipv6(shell: LabShell, lab: Lab) -> dict[str, str | None]:
 def run_traffic_checks(
     shell: LabShell, lab: Lab, run: Runner, report: Callable[[Outcome], None] = lambda _: None
 ) -> list[Outcome]:
-    outcomes = []
-    peers = dhcp_servers_ipv6(shell, lab)
-    with transfer_server(shell, lab):
-        for check in traffic_checks(lab, peers):
-            outcome = observe(check, run, time.sleep)
-            outcomes.append(outcome)
-            report(outcome)
+    """Every traffic check observed; if the transfer server cannot start, each check fails
+    saying why (a check never ends in a traceback)."""
+    outcomes: list[Outcome] = []
+    checks = traffic_checks(lab, dhcp_servers_ipv6(shell, lab))
+    try:
+        with transfer_server(shell, lab):
+            for check in checks:
+                outcomes.append(observe(check, run, time.sleep))
+                report(outcomes[-1])
+    except ServerDown as down:
+        for check in checks[len(outcomes) :]:
+            outcomes.append(Outcome(check, False, str(down)))
+            report(outcomes[-1])
     return outcomes
