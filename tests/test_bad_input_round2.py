@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 from tests.test_bad_input import BLUE, GREEN, merge, nest
 from vxlab import hosts
 from vxlab.collisions import check_collisions
+from vxlab.defaults import derive
 from vxlab.errors import ConfigError
 from vxlab.load import build_lab, config_from_pulumi, read_stack_file
 from vxlab.model import Lab
+from vxlab.render import render_lab
 
+DEV = build_lab({})
 CI_LIKE = {"hypervisor": {"svi_netns": "vxlab-t", "ssh_forward_base": 24900, "uplink": None}}
 
 
@@ -52,6 +55,10 @@ MEANINGLESS = [
     ("dns-in-the-segment", nest(("internet", "dns6"), "2001:db8:7::53"), "vxlab:internet.dns6"),
     ("dns-on-a-vip", nest(("internet", "dns4"), "192.0.2.222"), "vxlab:internet.dns4"),
     ("dns-on-a-tenant-link", nest(("internet", "dns4"), "172.16.220.53"), "vxlab:internet.dns4"),
+    ("probe-this-network", nest(("internet", "probe4"), "0.0.0.7"), "vxlab:internet.probe4"),
+    ("probe-as-a-boolean", nest(("internet", "probe4"), True), "vxlab:internet.probe4"),
+    ("probe-as-a-number", nest(("internet", "probe4"), 3232235776), "vxlab:internet.probe4"),
+    ("subnet-as-a-number", nest(("segment", "ipv4"), 7), "vxlab:segment.ipv4"),
 ]
 
 
@@ -385,9 +392,15 @@ KEYS = st.sampled_from([*Lab.model_fields, "group", "ssh_private_key"]) | st.tex
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(KEYS.map(lambda k: f"vxlab:{k}"), VALUES, max_size=4))
-def test_any_config_gets_a_lab_or_a_config_error(raw: dict[str, Any]) -> None:
+def test_any_config_gets_a_rendered_lab_or_a_config_error(raw: dict[str, Any]) -> None:
+    """What `vxlab validate`, `render` and `pulumi preview` do with a stack: load, check against
+    the project's other stacks, render every file."""
     try:
-        build_lab(config_from_pulumi(raw))
+        config = config_from_pulumi(raw)
+        config.setdefault("group", 7)
+        fuzzed = build_lab(config)
+        check_collisions({"fuzzed": fuzzed, "dev": DEV})
+        render_lab(fuzzed)
     except ConfigError as err:
         assert "\n" not in str(err)
 
@@ -401,5 +414,26 @@ def test_any_stack_file_gets_a_config_or_a_config_error(tmp_path: Path, text: st
     path.write_text(text)
     try:
         build_lab(config_from_pulumi(read_stack_file(path)))
+    except ConfigError as err:
+        assert "\n" not in str(err)
+
+
+def _leaves(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(node, dict):
+        return [leaf for key, value in node.items() for leaf in _leaves(value, (*path, key))]
+    return [path]
+
+
+LEAVES = _leaves(derive(7, {}))
+LEAF_VALUES = SCALARS | st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True) | st.integers(0, 70000)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(LEAVES), LEAF_VALUES)
+def test_any_one_value_changed_gets_a_rendered_lab_or_a_config_error(path: tuple[str, ...], value: Any) -> None:
+    try:
+        changed = build_lab({"group": 7, **nest(path, value)})
+        check_collisions({"changed": changed, "dev": DEV})
+        render_lab(changed)
     except ConfigError as err:
         assert "\n" not in str(err)

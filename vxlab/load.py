@@ -293,6 +293,7 @@ _PROBLEMS = {
     "float_type": "not a number",
     "float_parsing": "not a number",
     "ip_no_prefix": "an address without its prefix length (write it as address/len)",
+    "ip_not_text": "a number or a boolean where an address belongs (write the address, e.g. 192.0.2.1)",
     "ip_zone_index": "an address with a zone index (%interface), which no lab file can carry (remove it)",
 }
 

@@ -43,13 +43,23 @@ def _centiseconds(value: float) -> float:
     return round(value, 2)
 
 
+def _as_text(value: object) -> object:
+    """An address is written as text: lax parsing would take `true` for 0.0.0.1 and 3232235776 for
+    192.168.1.0."""
+    if isinstance(value, bool | int | float):
+        raise PydanticCustomError("ip_not_text", "a number, not an address")
+    return value
+
+
 # Addresses arrive from YAML as strings: parse them even though the models are strict.
-V4Addr = Annotated[IPv4Address, Strict(False)]
-V6Addr = Annotated[IPv6Address, Strict(False), AfterValidator(_no_zone)]
-V4If = Annotated[IPv4Interface, Strict(False), BeforeValidator(_with_prefix)]
-V6If = Annotated[IPv6Interface, Strict(False), BeforeValidator(_with_prefix), AfterValidator(_no_zone)]
-V4Net = Annotated[IPv4Network, Strict(False)]
-V6Net = Annotated[IPv6Network, Strict(False), AfterValidator(_no_zone)]
+V4Addr = Annotated[IPv4Address, Strict(False), BeforeValidator(_as_text)]
+V6Addr = Annotated[IPv6Address, Strict(False), BeforeValidator(_as_text), AfterValidator(_no_zone)]
+V4If = Annotated[IPv4Interface, Strict(False), BeforeValidator(_with_prefix), BeforeValidator(_as_text)]
+V6If = Annotated[
+    IPv6Interface, Strict(False), BeforeValidator(_with_prefix), BeforeValidator(_as_text), AfterValidator(_no_zone)
+]
+V4Net = Annotated[IPv4Network, Strict(False), BeforeValidator(_as_text)]
+V6Net = Annotated[IPv6Network, Strict(False), BeforeValidator(_as_text), AfterValidator(_no_zone)]
 
 Vlan = Annotated[int, Field(ge=1, le=4094, description="an 802.1Q VLAN id in 1..4094")]
 Tap = Annotated[int, Field(ge=1, le=65535, description="a tap number in 1..65535 (it is the MAC's last two bytes)")]

@@ -656,6 +656,8 @@ def _unreachable(address: IPv4Address | IPv6Address) -> str | None:
         return "a link-local address"
     if address.is_reserved and isinstance(address, IPv4Address):
         return "a reserved address (240.0.0.0/4)"
+    if isinstance(address, IPv4Address) and address in THIS_NETWORK:
+        return "inside 0.0.0.0/8, 'this network', which no host may use"
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
         return f"an IPv4-mapped IPv6 address (it is {address.ipv4_mapped}, reached over IPv4, never over IPv6)"
     if isinstance(address, IPv6Address) and address in SITE_LOCAL:
