@@ -194,7 +194,7 @@ def lab_checks(lab: Lab) -> list[Check]:
                 else f"neither {vrrp.vip4} nor {vrrp.vip6}",
             )
         )
-        for c in (t.dhcp_server.name, *t.clients):
+        for c in t.containers:
             dynamic = c != t.dhcp_server.name
             checks += [
                 Check(

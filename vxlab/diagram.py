@@ -102,7 +102,7 @@ def diagram(lab: Lab, stack: str) -> graphviz.Graph:
             c.node(t.name, _table(f"{t.name} (tenant VM, LXD)", of(t.name), COLORS[color]))
             with c.subgraph(name=f"{color}_containers") as row:
                 row.attr(rank="same")
-                for container in (t.dhcp_server.name, *t.clients):
+                for container in t.containers:
                     (nic,) = of(container)
                     row.node(container, _container(container, nic, COLORS[color]))
                     c.edge(f"{t.name}:{_port(seg.svi)}", f"{container}:{_port(nic.name)}")

@@ -525,7 +525,7 @@ def _check_log(shell: LabShell, tenant: Tenant, verdicts: tuple[str, ...], since
 def _containers_running(shell: LabShell, tenant: Tenant) -> bool:
     out = shell.vm(tenant.name, "lxc list --format csv --columns ns", timeout=20).out
     states = dict(line.split(",", 1) for line in out.splitlines() if "," in line)
-    names = (tenant.dhcp_server.name, *tenant.clients)
+    names = tenant.containers
     return all(states.get(n) == "RUNNING" for n in names)
 
 

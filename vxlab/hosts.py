@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable
+from functools import cache
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,14 +32,20 @@ def uri_host(uri: str) -> str | None:
     return urlsplit(uri).hostname
 
 
+@cache
+def etc_hosts() -> str:
+    """This machine's /etc/hosts, read once: a class's collisions ask for it for every pair of stacks."""
+    try:
+        return ETC_HOSTS.read_text()
+    except OSError:
+        return ""
+
+
 def aliases(names: Iterable[str | None], hosts_text: str | None = None) -> frozenset[str]:
     """Every spelling of the machine these names denote, through /etc/hosts (read locally: no
     name is looked up on the network)."""
     if hosts_text is None:
-        try:
-            hosts_text = ETC_HOSTS.read_text()
-        except OSError:
-            hosts_text = ""
+        hosts_text = etc_hosts()
     found = {canonical(n) for n in names if n}
     for line in hosts_text.splitlines():
         words = [canonical(w) for w in line.split("#", 1)[0].split()]

@@ -275,6 +275,11 @@ class Tenant(Strict_):
         min_length=1, description="names of the DHCP/SLAAC client containers"
     )
 
+    @property
+    def containers(self) -> tuple[str, ...]:
+        """The tenant's containers, its DHCP server first."""
+        return (self.dhcp_server.name, *self.clients)
+
 
 class Segment(Strict_):
     vlan: Vlan = Field(description="the VLAN id of the shared segment inside the tenants' OVS bridges")

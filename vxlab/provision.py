@@ -343,7 +343,7 @@ def container_plans(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
     database times out (docs/lab-on-ci.md). On the btrfs pool the first one unpacks the image and
     the others are snapshots of it. A client's `ifup` asks again until a server of the pair answers."""
     plans = []
-    for name in (tenant.dhcp_server.name, *tenant.clients):
+    for name in tenant.containers:
         machine = machines[name]
         booted = "timeout 300 systemctl is-system-running --wait >/dev/null 2>&1"
         up = "ifdown --force eth0 2>/dev/null; ifup eth0"

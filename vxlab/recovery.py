@@ -25,7 +25,7 @@ from vxlab.checks import Outcome as CheckOutcome
 from vxlab.drill import MARGIN_S, Outcome, _failover_state, _holds_vips, _wait, master_down_interval
 from vxlab.model import Lab
 from vxlab.remote import LabShell, Result, uri_on_hypervisor
-from vxlab.traffic import download_command, downloaded, server_site
+from vxlab.traffic import CURL_TAG, download_command, downloaded, server_site
 from vxlab.traffic_live import run_traffic_checks, transfer_server
 
 RECOVERY_SCENARIOS = ("router-crash", "power-cut")
@@ -86,11 +86,11 @@ def probe_command(lab: Lab) -> str:
 
 def probe_ok(out: str) -> bool:
     """Both families' downloads arrived whole (the two outputs follow each other)."""
-    parts = out.split("vxlab-curl ")
+    parts = out.split(CURL_TAG)
     if len(parts) != 3:
         return False
     judge = downloaded(PROBE_BYTES)
-    return all(judge("vxlab-curl " + part)[0] for part in parts[1:])
+    return all(judge(CURL_TAG + part)[0] for part in parts[1:])
 
 
 def wait_for_traffic(
@@ -120,7 +120,7 @@ def traffic_summary(outcomes: list[CheckOutcome]) -> dict[str, Any]:
 
 def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] = lambda _: None) -> Outcome:
     master, backup = lab.master(), lab.peer_of(lab.master())
-    containers = [c for t in lab.tenants.values() for c in (t.dhcp_server.name, *t.clients)]
+    containers = [c for t in lab.tenants.values() for c in t.containers]
 
     def run_on(machine: str, command: str, in_container: bool) -> Result:
         return (shell.container if in_container else shell.vm)(machine, command)

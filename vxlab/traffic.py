@@ -151,7 +151,7 @@ def df_ping_command(family: int, mtu: int, target: str) -> str:
 
 def peer_server(lab: Lab, container: str) -> Tenant:
     """The tenant across the VXLAN from `container`, whose DHCP server the full-size pings target."""
-    own = next(t for t in lab.tenants.values() if container in (t.dhcp_server.name, *t.clients))
+    own = next(t for t in lab.tenants.values() if container in t.containers)
     return lab.peer_of(own)
 
 
@@ -169,7 +169,7 @@ def traffic_checks(lab: Lab, peer_ipv6: Mapping[str, str | None] | None = None) 
     site, size, mtu = server_site(lab), TRANSFER_BYTES, lab.segment.mtu
     checks: list[Check] = []
     for t in lab.tenants.values():
-        for c in (t.dhcp_server.name, *t.clients):
+        for c in t.containers:
             server = peer_server(lab, c).dhcp_server
             known = (peer_ipv6 or {}).get(server.name)
             targets = {4: str(server.ipv4.ip), 6: known or f"<{server.name}'s SLAAC address>"}
