@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import PROJECT
 
@@ -42,8 +43,8 @@ def test_key_files_are_ignored(name: str) -> None:
     assert subprocess.run(["git", "check-ignore", "-q", name], cwd=PROJECT, check=False).returncode == 0
 
 
-def test_the_committed_lxd_sdk_is_what_pulumi_generates(tmp_path: Path) -> None:
-    """sdks/lxd is Pulumi's own generator's output for the pinned bridge and provider versions."""
+def test_the_installed_lxd_sdk_is_what_pulumi_generates(tmp_path: Path) -> None:
+    """sdks/lxd, made by scripts/setup, is Pulumi's own generator's output for the pinned versions."""
     subprocess.run([str(PROJECT / "scripts" / "gen-lxd-sdk"), str(tmp_path / "lxd")], check=True, capture_output=True)
     diff = subprocess.run(
         [
@@ -55,6 +56,8 @@ def test_the_committed_lxd_sdk_is_what_pulumi_generates(tmp_path: Path) -> None:
             "*.egg-info",
             "-x",
             "build",
+            "-x",
+            ".vxlab-generated",
             str(tmp_path / "lxd"),
             str(PROJECT / "sdks" / "lxd"),
         ],
@@ -63,3 +66,21 @@ def test_the_committed_lxd_sdk_is_what_pulumi_generates(tmp_path: Path) -> None:
         check=False,
     )
     assert diff.stdout == ""
+
+
+def test_generated_sdks_are_not_committed() -> None:
+    tracked = subprocess.run(["git", "ls-files", "sdks"], cwd=PROJECT, capture_output=True, text=True, check=True)
+    assert tracked.stdout == ""
+
+
+def test_pulumi_yaml_names_the_lxd_package_setup_generates() -> None:
+    """`pulumi install` reads Pulumi.yaml's entry, scripts/setup reads scripts/versions.env: the same package."""
+    pinned = dict(
+        line.split("=", 1) for line in (PROJECT / "scripts" / "versions.env").read_text().splitlines() if "=" in line
+    )
+    entry = yaml.safe_load((PROJECT / "Pulumi.yaml").read_text())["packages"]["lxd"]
+    assert (entry["source"], entry["version"], entry["parameters"]) == (
+        "terraform-provider",
+        pinned["TERRAFORM_PROVIDER_VERSION"],
+        [pinned["LXD_PROVIDER_SOURCE"], pinned["LXD_PROVIDER_VERSION"]],
+    )
