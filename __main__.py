@@ -9,12 +9,13 @@ import pulumi_libvirt as libvirt
 
 from components import HostSwitch, HostSwitchArgs, RouterVM, RouterVMArgs, TenantVM, TenantVMArgs
 from components.config import load_checked_lab
-from vxlab import handout, hostcheck
-from vxlab.errors import ConfigError
-from vxlab.naming import stack_label
-from vxlab.outputs import lab_outputs
-from vxlab.provision import vm_plans
-from vxlab.render import render_lab
+from vxlab.artifacts import handout
+from vxlab.base.errors import ConfigError
+from vxlab.build.outputs import lab_outputs
+from vxlab.build.provision import vm_plans
+from vxlab.build.render import render_lab
+from vxlab.model.naming import stack_label
+from vxlab.validate import hostcheck
 
 try:
     # The project folder Pulumi runs us in (a scratch copy links this file from elsewhere).

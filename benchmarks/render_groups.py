@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 import time
 
-from vxlab.collisions import check_collisions
-from vxlab.load import build_lab
-from vxlab.render import render_lab
+from vxlab.build.render import render_lab
+from vxlab.validate.collisions import check_collisions
+from vxlab.validate.load import build_lab
 
 
 def once(groups: int) -> tuple[float, int]:

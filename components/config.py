@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pulumi
 
-from vxlab.load import load_checked
-from vxlab.model import Lab
+from vxlab.model.lab import Lab
+from vxlab.validate.load import load_checked
 
 
 def load_checked_lab(project_dir: Path) -> Lab:

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_lxd as lxd
 
-from vxlab.provision import ContainerPlan
+from vxlab.build.provision import ContainerPlan
 
 CREATE_TIMEOUT = "20m"
 

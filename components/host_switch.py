@@ -8,11 +8,12 @@ import pulumi
 import pulumi_command as command
 
 from components.steps import local_steps, remote_steps
-from vxlab.model import Lab
-from vxlab.naming import stack_label
-from vxlab.provision import host_steps
-from vxlab.remote import hypervisor_host_key
-from vxlab.render import Machine, host_ports
+from vxlab.build.provision import host_steps
+from vxlab.features.spec import Machine
+from vxlab.live.remote import hypervisor_host_key
+from vxlab.model.lab import Lab
+from vxlab.model.naming import stack_label
+from vxlab.model.topology import host_ports
 
 
 @dataclass

@@ -11,9 +11,9 @@ import pulumi_libvirt as libvirt
 
 from components.steps import remote_steps
 from components.vm import LabVM, LabVMArgs
-from vxlab.model import Lab
-from vxlab.provision import VmPlan, router_steps
-from vxlab.render import Machine
+from vxlab.build.provision import VmPlan, vm_steps
+from vxlab.features.spec import Machine
+from vxlab.model.lab import Lab
 
 
 @dataclass
@@ -37,7 +37,7 @@ class RouterVM(pulumi.ComponentResource):
         )
         connection = args.connect(self.vm.host_public_key)
         self.steps = remote_steps(
-            router_steps(args.machine), connection, self, name, [self.vm.domain], deleted_with=self.vm.domain
+            vm_steps(args.lab, args.machine), connection, self, name, [self.vm.domain], deleted_with=self.vm.domain
         )
         self.network = self.steps["file:/etc/network/interfaces"]
         self.register_outputs({"domain": self.vm.domain.name})

@@ -1,4 +1,4 @@
-"""Steps (vxlab.provision) into command resources, in order, each with its delete."""
+"""Steps (vxlab.build.provision) into command resources, in order, each with its delete."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_command as command
 
-from vxlab.provision import Step
+from vxlab.features.spec import Step
 
 
 def remote_steps(

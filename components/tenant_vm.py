@@ -12,9 +12,10 @@ import pulumi_libvirt as libvirt
 from components.containers import lxd_containers, lxd_provider
 from components.steps import remote_steps
 from components.vm import LabVM, LabVMArgs
-from vxlab.model import Lab, Tenant
-from vxlab.provision import VmPlan, container_plans, lxd_steps, tenant_steps
-from vxlab.render import Machine, lxd_endpoint
+from vxlab.build.provision import VmPlan, container_plans, lxd_steps, vm_steps
+from vxlab.features.spec import Machine
+from vxlab.model.lab import Lab, Tenant
+from vxlab.model.topology import lxd_endpoint
 
 
 @dataclass
@@ -41,9 +42,9 @@ class TenantVM(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         connection = args.connect(self.vm.host_public_key)
-        vm_steps = tenant_steps(lab, args.machines[tenant.name])
+        steps = vm_steps(lab, args.machines[tenant.name])
         domain = self.vm.domain
-        self.steps = remote_steps(vm_steps, connection, self, name, [domain, *args.underlay], deleted_with=domain)
+        self.steps = remote_steps(steps, connection, self, name, [domain, *args.underlay], deleted_with=domain)
         self.lxd_steps = remote_steps(lxd_steps(lab), connection, self, name, known=self.steps, deleted_with=domain)
         credentials = self.lxd_steps["lxd-client"]
         self.lxd = lxd_provider(f"{name}-lxd", tenant.name, lxd_endpoint(lab, tenant), credentials, self)

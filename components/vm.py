@@ -11,9 +11,9 @@ import pulumi_command as command
 import pulumi_libvirt as libvirt
 
 from components.steps import local_steps
-from vxlab.domain import kernel_cmdlines
-from vxlab.model import Lab
-from vxlab.provision import VmPlan, cloud_init_seed_step, host_key_step, known_hosts_name, seed_folder
+from vxlab.build.domain import kernel_cmdlines
+from vxlab.build.provision import VmPlan, cloud_init_seed_step, host_key_step, known_hosts_name, seed_folder
+from vxlab.model.lab import Lab
 
 
 @dataclass

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.load import list_stacks, load_lab
-from vxlab.model import Lab
+from vxlab.model.lab import Lab
+from vxlab.validate.load import list_stacks, load_lab
 
 PROJECT = Path(__file__).resolve().parent.parent
 STACKS = list_stacks(PROJECT)

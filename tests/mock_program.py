@@ -22,7 +22,7 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks
 
-from vxlab import hostcheck
+from vxlab.validate import hostcheck
 
 PROJECT = Path(__file__).resolve().parent.parent
 # A throwaway key: the program only passes it on, as a secret.

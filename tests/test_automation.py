@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pulumi.automation import events
 
-from vxlab.automation import counter, engine_env
-from vxlab.errors import ConfigError
+from vxlab.base.errors import ConfigError
+from vxlab.engine.automation import counter, engine_env
 
 
 def test_the_engine_env_is_what_scripts_pulumi_env_prints(tmp_path: Path) -> None:

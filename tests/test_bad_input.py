@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from vxlab.defaults import DEFAULT_SSH_KEY
-from vxlab.errors import ConfigError
-from vxlab.load import build_lab
+from vxlab.base.errors import ConfigError
+from vxlab.model.defaults import DEFAULT_SSH_KEY
+from vxlab.validate.load import build_lab
 
 BLUE = ("tenants", "blue")
 GREEN = ("tenants", "green")

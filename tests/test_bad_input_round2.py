@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_bad_input import BLUE, GREEN, merge, nest
-from vxlab import hosts
-from vxlab.collisions import check_collisions
-from vxlab.defaults import derive
-from vxlab.errors import ConfigError
-from vxlab.load import build_lab, config_from_pulumi, read_stack_file
-from vxlab.model import Lab
-from vxlab.render import render_lab
+from vxlab.base import hosts
+from vxlab.base.errors import ConfigError
+from vxlab.build.render import render_lab
+from vxlab.model.defaults import derive
+from vxlab.model.lab import Lab
+from vxlab.validate.collisions import check_collisions
+from vxlab.validate.load import build_lab, config_from_pulumi, read_stack_file
 
 DEV = build_lab({})
 CI_LIKE = {"hypervisor": {"svi_netns": "vxlab-t", "ssh_forward_base": 24900, "uplink": None}}

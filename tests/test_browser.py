@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab import handout
-from vxlab.browser import open_page
+from vxlab.artifacts import handout
+from vxlab.artifacts.browser import open_page
 from vxlab.cli import main as vxlab_main
-from vxlab.load import load_lab
+from vxlab.validate.load import load_lab
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "out" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n"

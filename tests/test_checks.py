@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from vxlab.checks import (
+from vxlab.live.bounds import failover_bound
+from vxlab.live.checks import (
     TRAFFIC_RETRIES,
     TRAFFIC_RETRY_PAUSE_S,
     Check,
@@ -20,9 +21,9 @@ from vxlab.checks import (
     observe,
     ping_ok,
 )
-from vxlab.drill import failover_bound, ping_gap
-from vxlab.model import Lab
-from vxlab.remote import Result
+from vxlab.live.drill_logs import ping_gap
+from vxlab.live.remote import Result
+from vxlab.model.lab import Lab
 
 PING_OK = """PING 9.9.9.9 (9.9.9.9) 56(84) bytes of data.
 
@@ -130,7 +131,7 @@ def test_drill_failover_bound_follows_vrrpv3_and_the_seed_timers(dev_lab: Lab, s
     [("probe-cut", 10.14), ("link-down", 10.14), ("master-crash", 250.14)],
 )
 def test_drill_failback_bound_waits_for_the_check_to_rise(dev_lab: Lab, scenario: str, expected: float) -> None:
-    from vxlab.drill import failback_bound
+    from vxlab.live.bounds import failback_bound
 
     assert failback_bound(dev_lab, scenario) == expected
 
@@ -140,7 +141,7 @@ def test_the_seeds_scenario_is_probe_cut(dev_lab: Lab) -> None:
 
 
 def outcome(scenario: str, failover: float, failures: list[str] | None = None) -> Any:
-    from vxlab.drill import Outcome
+    from vxlab.live.drill_report import Outcome
 
     o = Outcome(scenario, "g", "b", 5.14, failover, 1.0, 1.0, 0, 0, 8.14, 3.0, 3.0, 0.1, 0.1, failures=failures or [])
     o.judge()
@@ -153,7 +154,7 @@ def test_a_run_passes_only_within_its_bounds(failover: float, passed: bool) -> N
 
 
 def test_runs_are_summarized_min_median_max_with_their_failures() -> None:
-    from vxlab.drill import summarize
+    from vxlab.live.drill_report import summarize
 
     s = summarize([outcome("master-crash", 3.0), outcome("master-crash", 4.0), outcome("master-crash", 9.0)])
     assert s["master-crash"]["figures"]["failover_s"] == {"min": 3.0, "median": 4.0, "max": 9.0}
@@ -182,7 +183,7 @@ def test_conntrack_checks_make_their_own_traffic_from_the_master_side(dev_lab: L
     [("192.0.2.9", False), ("192.0.2.10", True), ("192.0.2.50", True), ("192.0.2.90", True), ("192.0.2.100", False)],
 )
 def test_drill_compares_leases_with_the_range_as_addresses(dev_lab: Lab, address: str, inside: bool) -> None:
-    from vxlab.drill import in_lease_range
+    from vxlab.live.drill_logs import in_lease_range
 
     assert in_lease_range(dev_lab, [address]) == ([address] if inside else [])
 
@@ -211,7 +212,7 @@ CI_VIPS = {"10.39.7.222", "fe80:7::de"}
     ids=["snapshot", "vip4-added", "both-added", "vip6-deleted", "both-deleted"],
 )
 def test_the_vip_watch_follows_the_monitor_line_by_line(lines_read: int, held: set[str]) -> None:
-    from vxlab.drill import vips_after
+    from vxlab.live.drill_logs import vips_after
 
     state: set[str] = set()
     for line in MONITOR[:lines_read]:
@@ -220,13 +221,13 @@ def test_the_vip_watch_follows_the_monitor_line_by_line(lines_read: int, held: s
 
 
 def test_the_vip_watch_ignores_the_tenants_own_addresses() -> None:
-    from vxlab.drill import vips_after
+    from vxlab.live.drill_logs import vips_after
 
     assert vips_after(MONITOR[0].removeprefix("snapshot "), {"fe80:7::de"}, CI_VIPS) == {"fe80:7::de"}
 
 
 def test_medians_are_rounded_like_the_figures() -> None:
-    from vxlab.drill import summarize
+    from vxlab.live.drill_report import summarize
 
     s = summarize([outcome("link-down", 2.42), outcome("link-down", 2.97)])
     assert s["link-down"]["figures"]["failover_s"]["median"] == 2.695

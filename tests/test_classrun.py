@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.classrun import Progress, log_path, progress_line, run_all, summary
+from vxlab.engine.classrun import Progress, log_path, progress_line, run_all, summary
 
 
 def progress(tmp_path: Path, *stacks: str) -> list[Progress]:

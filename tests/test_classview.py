@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import PROJECT, STACKS
 from tests.test_cli import vxlab
-from vxlab.classview import StackRow, check_text, class_rows, last_check, save_check, state_text, text_table
+from vxlab.artifacts.classview import StackRow, check_text, class_rows, last_check, save_check, state_text, text_table
 
 
 @pytest.fixture
@@ -112,8 +112,8 @@ def test_the_shared_host_is_made_ready_once_with_its_log_kept(tmp_path: Path) ->
 
 
 def test_a_failing_host_step_names_its_script_and_log(tmp_path: Path) -> None:
+    from vxlab.base.errors import ConfigError
     from vxlab.cli.class_ import _host_ready
-    from vxlab.errors import ConfigError
 
     _fake_script(tmp_path, "build-images", "exit 3")
     log = tmp_path / ".vxlab" / "logs" / "class-host.log"

@@ -92,7 +92,7 @@ def test_invalid_yaml_is_a_one_line_error(project_copy: Path) -> None:
 
 
 def test_config_reference_in_docs_is_current() -> None:
-    from vxlab.configdoc import config_reference
+    from vxlab.artifacts.configdoc import config_reference
 
     assert (PROJECT / "docs" / "config-keys.md").read_text() == config_reference()
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, STACKS
-from vxlab.daemons import CHECKERS, check_file, missing_programs
-from vxlab.errors import ConfigError
-from vxlab.load import build_lab, load_lab
-from vxlab.model import Lab
-from vxlab.render import Machine, RenderedFile, render_lab
+from vxlab.base.errors import ConfigError
+from vxlab.build.render import render_lab
+from vxlab.features.spec import Machine, RenderedFile
+from vxlab.model.lab import Lab
+from vxlab.validate.load import build_lab, load_lab
+from vxlab.verify.daemons import CHECKERS, check_file, missing_programs
 
 pytestmark = pytest.mark.daemons
 

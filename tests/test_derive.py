@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vxlab.collisions import check_collisions, claims
-from vxlab.errors import ConfigError
-from vxlab.load import build_lab, load_lab
-from vxlab.model import Lab, is_valid_ifname, mac_for_tap
-from vxlab.naming import MAX_GROUP
-from vxlab.render import host_ports, lxd_endpoint, lxd_forwards, render_lab
+from vxlab.base.errors import ConfigError
+from vxlab.build.render import render_lab
+from vxlab.model.lab import Lab, is_valid_ifname, mac_for_tap
+from vxlab.model.naming import MAX_GROUP
+from vxlab.model.topology import host_ports, lxd_endpoint, lxd_forwards
+from vxlab.validate.collisions import check_collisions, claims
+from vxlab.validate.load import build_lab, load_lab
 
 groups = st.integers(min_value=0, max_value=MAX_GROUP)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, STACKS
-from vxlab import diagram
-from vxlab.addressing import interfaces
-from vxlab.load import load_lab
+from vxlab.artifacts import diagram
+from vxlab.model.addressing import interfaces
+from vxlab.validate.load import load_lab
 
 GOLDEN = Path(__file__).parent / "golden" / "artifacts" / "dev" / "diagram.gv"
 LABS = {stack: load_lab(PROJECT, stack) for stack in STACKS}

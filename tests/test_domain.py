@@ -7,10 +7,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from vxlab.domain import kernel_cmdlines, provider_cmdline
-from vxlab.model import Lab
-from vxlab.provision import vm_plans
-from vxlab.render import host_ports
+from vxlab.build.domain import kernel_cmdlines, provider_cmdline
+from vxlab.build.provision import vm_plans
+from vxlab.model.lab import Lab
+from vxlab.model.topology import host_ports
 
 
 @pytest.mark.parametrize(

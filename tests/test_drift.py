@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.drift import Expected, compare, expected_state, parse, read_command
-from vxlab.load import build_lab
+from vxlab.live.drift import Expected, compare, expected_state, parse, read_command
+from vxlab.validate.load import build_lab
 
 LAB = build_lab({"group": 0})
 

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from vxlab.drill import (
-    Outcome,
-    TrackScriptLog,
-    failback_bound,
-    failover_bound,
-    summarize,
-    summary_lines,
-    track_script_log,
-)
-from vxlab.model import Lab
+from vxlab.live.bounds import failback_bound, failover_bound
+from vxlab.live.drill_logs import TrackScriptLog, track_script_log
+from vxlab.live.drill_report import Outcome, summarize, summary_lines
+from vxlab.model.lab import Lab
 
 
 def journal(*entries: tuple[str, str]) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab.load import load_lab
-from vxlab.render import render_lab
+from vxlab.build.render import render_lab
+from vxlab.validate.load import load_lab
 
 GOLDEN = Path(__file__).parent / "golden" / "dev"
 DEV = render_lab(load_lab(PROJECT, "dev"))

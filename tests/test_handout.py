@@ -11,10 +11,10 @@ import pytest
 
 from tests.addresses import V4, V6, hosts_and_networks
 from tests.conftest import PROJECT, STACKS
-from vxlab import handout
-from vxlab.load import load_lab
-from vxlab.provision import vm_plans
-from vxlab.render import render_lab
+from vxlab.artifacts import handout
+from vxlab.build.provision import vm_plans
+from vxlab.build.render import render_lab
+from vxlab.validate.load import load_lab
 
 GOLDEN = Path(__file__).parent / "golden" / "artifacts" / "dev" / "handout.html"
 SEED_GOLDEN = Path(__file__).parent / "golden" / "dev"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.hostcheck import host_refusal
-from vxlab.load import build_lab
-from vxlab.model import Lab
+from vxlab.model.lab import Lab
+from vxlab.validate.hostcheck import host_refusal
+from vxlab.validate.load import build_lab
 
 KVM_HOST = build_lab({"group": 1})
 CI_LIKE = build_lab(

@@ -13,9 +13,10 @@ import pytest
 
 from tests.conftest import PROJECT
 from tests.shell_programs import programs
-from vxlab.daemons import REQUIRED_PROGRAMS
-from vxlab.load import load_lab
-from vxlab.render import host_switch_path, render_lab
+from vxlab.build.render import render_lab
+from vxlab.features import checkers
+from vxlab.model.topology import host_switch_path
+from vxlab.validate.load import load_lab
 
 # Programs that no Debian package of the list provides, and what provides them instead.
 NOT_FROM_DEBIAN = {
@@ -98,8 +99,12 @@ def called() -> list[tuple[str, str]]:
         lab = load_lab(PROJECT, stack)
         host = next(m for m in render_lab(lab) if m.name == "host").file(host_switch_path(lab))
         out += [(f"{stack} host-switch.sh:{line}", p) for p, line in programs(host.content).items()]
-    out += [(f"vxlab.daemons ({kind} check)", p) for kind, progs in REQUIRED_PROGRAMS.items() for p in progs]
-    out += [("vxlab.remote", "ssh"), ("vxlab.provision (seed)", "genisoimage"), ("vxlab validate", "xsltproc")]
+    out += [(f"the {kind} checker", p) for kind, checker in checkers().items() for p in checker.programs]
+    out += [
+        ("vxlab.live.remote", "ssh"),
+        ("vxlab.build.provision (seed)", "genisoimage"),
+        ("vxlab validate", "xsltproc"),
+    ]
     return sorted(set(out))
 
 

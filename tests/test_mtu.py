@@ -7,15 +7,16 @@ from typing import Any, Literal
 import pytest
 
 from tests.test_bad_input import merge, nest
-from vxlab.load import build_lab
-from vxlab.mtu import (
+from vxlab.build.render import render_lab
+from vxlab.model.mtu import (
     full_size_payload,
     max_overlay_mtu,
     router_nic_mtu,
     tap_mtu,
     vxlan_overhead,
 )
-from vxlab.render import host_ports, render_lab
+from vxlab.model.topology import host_ports
+from vxlab.validate.load import build_lab
 
 
 def jumbo() -> dict[str, Any]:

@@ -135,7 +135,7 @@ def test_a_container_may_take_longer_than_the_providers_default_timeout(stack: s
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_container_nic_is_bridged_on_the_segment_svi_with_its_mtu(stack: str) -> None:
-    from vxlab.load import load_lab
+    from vxlab.validate.load import load_lab
 
     seg = load_lab(PROJECT, stack).segment
     assert {json.dumps(i["inputs"]["devices"], sort_keys=True) for i in instances(stack)} == {
@@ -245,8 +245,8 @@ def test_the_ci_stack_reaches_its_vms_through_the_loopback_relays() -> None:
 def test_domains_state_only_what_the_provider_reads_back(stack: str) -> None:
     """A NIC with a MAC and no source (the XSLT owns the tap); the kernel command line in the
     provider's read-back shape: otherwise every preview updates or replaces the domains."""
-    from vxlab.domain import kernel_cmdlines
-    from vxlab.load import load_lab
+    from vxlab.build.domain import kernel_cmdlines
+    from vxlab.validate.load import load_lab
 
     lab = load_lab(PROJECT, stack)
     for domain in (r for r in resources(stack) if r["type"] == "libvirt:index/domain:Domain"):
@@ -296,8 +296,8 @@ def installed_files(stack: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_render_writes_exactly_the_files_pulumi_up_installs(stack: str) -> None:
-    from vxlab.load import load_lab
-    from vxlab.render import render_lab
+    from vxlab.build.render import render_lab
+    from vxlab.validate.load import load_lab
 
     rendered = {(m.name, f.path) for m in render_lab(load_lab(PROJECT, stack)) for f in m.files}
     assert rendered == installed_files(stack)
@@ -343,8 +343,8 @@ def test_a_replaced_step_is_undone_before_it_is_redone(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_drift_repairs_name_resources_the_program_registers(stack: str) -> None:
-    from vxlab.drift import expected_state
-    from vxlab.load import load_lab
+    from vxlab.live.drift import expected_state
+    from vxlab.validate.load import load_lab
 
     urns = {r["urn"] for r in resources(stack)}
     missing = {e.urn for e in expected_state(load_lab(PROJECT, stack), stack)} - urns

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT
-from vxlab.provision import detached, file_step
-from vxlab.render import RenderedFile
+from vxlab.build.provision import file_step
+from vxlab.features.common import detached
+from vxlab.features.spec import RenderedFile
 
 CONTENT = "auto lo\niface lo inet loopback\n"
 
@@ -81,7 +82,7 @@ def test_the_group_folder_goes_with_its_last_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("round_", range(10))
 def test_deletes_sharing_a_folder_all_succeed_when_run_in_parallel(tmp_path: Path, round_: int) -> None:
-    from vxlab.provision import remove_if_empty
+    from vxlab.build.provision import remove_if_empty
 
     group = tmp_path / "vxlab-g39"
     group.mkdir()
@@ -95,9 +96,9 @@ def test_deletes_sharing_a_folder_all_succeed_when_run_in_parallel(tmp_path: Pat
 
 
 def test_host_steps_own_the_group_folder_only_in_namespace_mode() -> None:
-    from vxlab.load import build_lab
-    from vxlab.provision import host_steps
-    from vxlab.render import render_lab
+    from vxlab.build.provision import host_steps
+    from vxlab.build.render import render_lab
+    from vxlab.validate.load import build_lab
 
     def deletes(config: dict[str, object]) -> list[str]:
         lab = build_lab(config)
@@ -112,8 +113,8 @@ def test_host_steps_own_the_group_folder_only_in_namespace_mode() -> None:
 @pytest.fixture(scope="module")
 def host_key(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A host key made by the real step, as `pulumi up` makes it."""
-    from vxlab.load import build_lab
-    from vxlab.provision import host_key_step, vm_plans
+    from vxlab.build.provision import host_key_step, vm_plans
+    from vxlab.validate.load import build_lab
 
     step = host_key_step(vm_plans(build_lab({}))[0], str(tmp_path_factory.mktemp("keys")))
     out = subprocess.run(["/bin/bash", "-c", step.create], capture_output=True, text=True, check=True).stdout
@@ -122,8 +123,8 @@ def host_key(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory: pytest.TempPathFactory, host_key: dict[str, str]) -> tuple[Path, dict[str, str]]:
-    from vxlab.load import build_lab
-    from vxlab.provision import cloud_init_seed_step, vm_plans
+    from vxlab.build.provision import cloud_init_seed_step, vm_plans
+    from vxlab.validate.load import build_lab
 
     plan = vm_plans(build_lab({}))[0]
     folder = tmp_path_factory.mktemp("seed") / "vxlab-g00"
@@ -151,8 +152,8 @@ def test_seed_user_data_gives_the_vm_its_pinned_host_key_only(
 
 @pytest.mark.parametrize("vm", ["redRouter", "blueTenant", "greenTenant"])
 def test_user_data_breaks_the_ovs_reboot_deadlock_before_the_network_comes_up(vm: str) -> None:
-    from vxlab.load import build_lab
-    from vxlab.provision import vm_plans
+    from vxlab.build.provision import vm_plans
+    from vxlab.validate.load import build_lab
 
     plan = next(p for p in vm_plans(build_lab({})) if p.name == vm)
     doc = yaml.safe_load(plan.user_data)
@@ -167,8 +168,8 @@ def test_seed_user_data_is_still_cloud_config(seed: tuple[Path, dict[str, str]])
 
 
 def test_host_key_step_pins_the_key_for_the_vms_ssh_endpoint(tmp_path: Path) -> None:
-    from vxlab.load import load_lab
-    from vxlab.provision import host_key_step, vm_plans
+    from vxlab.build.provision import host_key_step, vm_plans
+    from vxlab.validate.load import load_lab
 
     plan = vm_plans(load_lab(PROJECT, "ci"))[0]
     step = host_key_step(plan, str(tmp_path))
@@ -189,8 +190,8 @@ def test_seed_image_is_labelled_cidata(seed: tuple[Path, dict[str, str]]) -> Non
 def test_seed_image_name_follows_its_content(seed: tuple[Path, dict[str, str]], host_key: dict[str, str]) -> None:
     from dataclasses import replace
 
-    from vxlab.load import build_lab
-    from vxlab.provision import cloud_init_seed_step, vm_plans
+    from vxlab.build.provision import cloud_init_seed_step, vm_plans
+    from vxlab.validate.load import build_lab
 
     iso = seed[0]
     plan = vm_plans(build_lab({}))[0]
@@ -203,8 +204,8 @@ def test_seed_image_name_follows_its_content(seed: tuple[Path, dict[str, str]], 
 
 
 def test_seed_step_delete_removes_the_image_and_its_empty_folder(tmp_path: Path, host_key: dict[str, str]) -> None:
-    from vxlab.load import build_lab
-    from vxlab.provision import cloud_init_seed_step, vm_plans
+    from vxlab.build.provision import cloud_init_seed_step, vm_plans
+    from vxlab.validate.load import build_lab
 
     step, _ = cloud_init_seed_step(vm_plans(build_lab({}))[0], str(tmp_path / "g"), host_key)
     subprocess.run(["/bin/bash", "-c", step.create], input=step.stdin, text=True, check=True)

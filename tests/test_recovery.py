@@ -7,10 +7,8 @@ import hashlib
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab.drill import MARGIN_S, master_down_interval
-from vxlab.load import load_lab
-from vxlab.model import Lab
-from vxlab.recovery import (
+from vxlab.live.bounds import MARGIN_S, master_down_interval
+from vxlab.live.recovery import (
     PROBE_BYTES,
     ROUTER_BOOT_S,
     TENANT_BOOT_S,
@@ -21,8 +19,10 @@ from vxlab.recovery import (
     restored_bound,
     wait_for_traffic,
 )
-from vxlab.remote import Result
-from vxlab.traffic_server import payload
+from vxlab.live.remote import Result
+from vxlab.live.traffic_server import payload
+from vxlab.model.lab import Lab
+from vxlab.validate.load import load_lab
 
 SHA = hashlib.sha256(payload(PROBE_BYTES)).hexdigest()
 ONE = f"vxlab-curl 200 {PROBE_BYTES} 0.1\n{SHA}  /tmp/vxlab-get\n"

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab.errors import ConfigError
-from vxlab.load import load_lab
-from vxlab.model import Lab
-from vxlab.remote import hypervisor_host_key, hypervisor_ssh_options, uri_on_hypervisor
+from vxlab.base.errors import ConfigError
+from vxlab.live.remote import hypervisor_host_key, hypervisor_ssh_options
+from vxlab.model.lab import Lab
+from vxlab.model.topology import uri_on_hypervisor
+from vxlab.validate.load import load_lab
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ4bGFiIGV4YW1wbGUga2V5OiBub3QgZm9yIHVzZSEh"
 

@@ -54,8 +54,8 @@ def test_a_scratch_project_gets_no_salt_and_no_secret_of_the_checkout(tmp_path: 
 
 
 def test_the_labs_ssh_trusts_only_the_pinned_host_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vxlab.load import load_lab
-    from vxlab.remote import LabShell
+    from vxlab.live.remote import LabShell
+    from vxlab.validate.load import load_lab
 
     monkeypatch.setenv("HOME", str(tmp_path))
     lab = load_lab(PROJECT, "ci")
@@ -69,9 +69,9 @@ def test_the_labs_ssh_trusts_only_the_pinned_host_keys(tmp_path: Path, monkeypat
 
 
 def test_without_pinned_host_keys_the_lab_ssh_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vxlab.errors import ConfigError
-    from vxlab.load import load_lab
-    from vxlab.remote import pinned_host_keys
+    from vxlab.base.errors import ConfigError
+    from vxlab.live.remote import pinned_host_keys
+    from vxlab.validate.load import load_lab
 
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(ConfigError, match="no pinned host key of the lab's VMs"):

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab import hosts
-from vxlab.collisions import check_collisions, hypervisor_of
-from vxlab.errors import ConfigError
-from vxlab.load import build_lab, load_checked, load_lab
+from vxlab.base import hosts
+from vxlab.base.errors import ConfigError
+from vxlab.validate.collisions import check_collisions, hypervisor_of
+from vxlab.validate.load import build_lab, load_checked, load_lab
 
 # (case id, stack file text, the start of the line that refuses it)
 BAD_FILES = [

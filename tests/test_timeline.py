@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from vxlab.timeline import Span, critical_path, dependencies, report, spans
+from vxlab.engine.timeline import Span, critical_path, dependencies, report, spans
 
 STACK = "urn:pulumi:ci::vxlab::"
 

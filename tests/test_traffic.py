@@ -14,10 +14,8 @@ from ipaddress import IPv4Address, IPv6Address
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab.load import load_lab
-from vxlab.model import Lab
-from vxlab.remote import Result
-from vxlab.traffic import (
+from vxlab.live.remote import Result
+from vxlab.live.traffic import (
     SERVER_READY,
     TRANSFER_BYTES,
     ServerSite,
@@ -31,8 +29,10 @@ from vxlab.traffic import (
     upload_command,
     uploaded,
 )
-from vxlab.traffic_live import run_traffic_checks
-from vxlab.traffic_server import payload
+from vxlab.live.traffic_live import run_traffic_checks
+from vxlab.live.traffic_server import payload
+from vxlab.model.lab import Lab
+from vxlab.validate.load import load_lab
 
 SIZE = 4096
 GOOD_SHA = hashlib.sha256(payload(SIZE)).hexdigest()

@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from vxlab.base.errors import ConfigError
 from vxlab.cli import check, class_, diagram, docs, drift, drill, handout, preflight, render, timeline, validate
-from vxlab.errors import ConfigError
 
 VERBS = {
     "render": render,

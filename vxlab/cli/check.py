@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from vxlab.checks import Outcome, lab_checks, observe
-from vxlab.classview import save_check
+from vxlab.artifacts.classview import save_check
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
-from vxlab.remote import LabShell, Result
-from vxlab.traffic_live import run_traffic_checks
+from vxlab.live.checks import Outcome, lab_checks, observe
+from vxlab.live.remote import LabShell, Result
+from vxlab.live.traffic_live import run_traffic_checks
 
 
 def add_key_arg(parser: argparse.ArgumentParser) -> None:

@@ -17,14 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vxlab import handout
-from vxlab.classrun import Action, Progress, log_path, run_all, summary
-from vxlab.classview import StackRow, check_text, class_rows, last_check, state_text, text_table
+from vxlab.artifacts import handout
+from vxlab.artifacts.classview import StackRow, check_text, class_rows, last_check, state_text, text_table
+from vxlab.base.errors import ConfigError
+from vxlab.build.render import render_template
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import find_project
-from vxlab.errors import ConfigError
-from vxlab.load import list_stacks, load_checked, load_lab
-from vxlab.render import render_template
+from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary
+from vxlab.validate.load import list_stacks, load_checked, load_lab
 
 ENGINE_TIMEOUT_S = 60
 
@@ -140,7 +140,7 @@ def _host_ready(project: Path, log: Path) -> None:
 
 def _engine_action(project: Path, action: str, key: Path) -> Action:
     # Imported here: the Pulumi SDK is an extra (pip install vxlab[pulumi]); the other verbs run without it.
-    from vxlab import automation
+    from vxlab.engine import automation
 
     env = automation.engine_env(project)
 

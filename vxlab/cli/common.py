@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vxlab.errors import ConfigError
-from vxlab.load import SKIP_BROKEN_ENV, load_checked
-from vxlab.model import Lab
+from vxlab.base.errors import ConfigError
+from vxlab.model.lab import Lab
+from vxlab.validate.load import SKIP_BROKEN_ENV, load_checked
 
 
 def find_project(start: Path) -> Path:

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vxlab import diagram
+from vxlab.artifacts import diagram
+from vxlab.base.errors import ConfigError
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.errors import ConfigError
 
 
 def add_parser(sub: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vxlab.configdoc import config_reference
+from vxlab.artifacts.configdoc import config_reference
 
 
 def add_parser(sub: Any) -> None:

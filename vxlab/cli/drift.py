@@ -11,8 +11,8 @@ from typing import Any
 
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.drift import Difference, compare, expected_state, parse, read_command
-from vxlab.remote import LabShell
+from vxlab.live.drift import Difference, compare, expected_state, parse, read_command
+from vxlab.live.remote import LabShell
 
 
 def add_parser(sub: Any) -> None:

@@ -1,5 +1,5 @@
 """`vxlab drill --stack NAME [--scenario NAME] [--runs N]`: faults the lab must survive, measured
-against their bounds (vxlab/drill.py); the lab is restored after each run."""
+against their bounds (vxlab/live/drill.py); the lab is restored after each run."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any
 
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.drill import SCENARIOS as VRRP_AND_DHCP
-from vxlab.drill import Outcome, run_scenario, summarize
-from vxlab.recovery import RECOVERY_SCENARIOS
-from vxlab.recovery import run as run_recovery
-from vxlab.remote import LabShell
+from vxlab.live.bounds import SCENARIOS as VRRP_AND_DHCP
+from vxlab.live.drill import run_scenario
+from vxlab.live.drill_report import Outcome, summarize
+from vxlab.live.recovery import RECOVERY_SCENARIOS
+from vxlab.live.recovery import run as run_recovery
+from vxlab.live.remote import LabShell
 
 SCENARIOS = (*VRRP_AND_DHCP, *RECOVERY_SCENARIOS)
 

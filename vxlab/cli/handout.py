@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vxlab import handout
-from vxlab.browser import find_browser
+from vxlab.artifacts import handout
+from vxlab.artifacts.browser import find_browser
 from vxlab.cli.common import add_stack_args, load_checked_args
 from vxlab.cli.render import check_out
 

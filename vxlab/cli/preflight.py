@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.hostcheck import host_refusal
+from vxlab.validate.hostcheck import host_refusal
 
 
 def add_parser(sub: Any) -> None:

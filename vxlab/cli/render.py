@@ -7,9 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from vxlab.base.errors import ConfigError
+from vxlab.build.render import render_lab, write_tree
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.errors import ConfigError
-from vxlab.render import render_lab, write_tree
 
 
 def add_parser(sub: Any) -> None:

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vxlab.errors import ConfigError
-from vxlab.timeline import dependencies, read_events, report, spans
+from vxlab.base.errors import ConfigError
+from vxlab.engine.timeline import dependencies, read_events, report, spans
 
 
 def add_parser(sub: Any) -> None:

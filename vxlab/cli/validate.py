@@ -7,10 +7,10 @@ import shutil
 import sys
 from typing import Any
 
+from vxlab.build.provision import vm_plans
+from vxlab.build.render import render_lab
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.daemons import check_machines, check_vm_plans, missing_programs
-from vxlab.provision import vm_plans
-from vxlab.render import render_lab
+from vxlab.verify.daemons import check_machines, check_vm_plans, missing_programs
 
 
 def add_parser(sub: Any) -> None:

@@ -1,0 +1,44 @@
+"""The registry: every lab feature vxlab builds, in the order their files are written on a
+machine. A feature is one module of this package (its files, packages, checkers, services,
+steps and the seed sections it implements) plus one line here; every phase iterates over
+`REGISTRY` and knows no feature by name."""
+
+from __future__ import annotations
+
+from vxlab.features import dhcp_failover, host_switch, keepalived, lxd, radvd, router, tenant_switch
+from vxlab.features.spec import Checker, Feature, FileSpec, Kind, Role
+
+REGISTRY: tuple[Feature, ...] = (
+    host_switch.FEATURE,
+    router.FEATURE,
+    tenant_switch.FEATURE,
+    radvd.FEATURE,
+    keepalived.FEATURE,
+    lxd.FEATURE,
+    dhcp_failover.FEATURE,
+)
+
+
+def files_of(role: Role) -> list[FileSpec]:
+    """The files a machine of `role` gets, in the order they are written."""
+    return [spec for feature in REGISTRY for spec in feature.files if spec.role == role]
+
+
+def packages_of(role: Role) -> tuple[str, ...]:
+    """The Debian packages a machine of `role` needs, each once."""
+    return tuple(sorted({p for feature in REGISTRY for p in feature.packages.get(role, ())}))
+
+
+def services_of(role: Role) -> dict[str, str]:
+    """The services a machine of `role` runs, each with the file whose step restarts it."""
+    return {s: path for feature in REGISTRY for s, path in feature.services.get(role, {}).items()}
+
+
+def checkers() -> dict[Kind, Checker]:
+    """Every kind of file the lab writes, with the real program that checks it."""
+    found: dict[Kind, Checker] = {}
+    for feature in REGISTRY:
+        for kind, checker in feature.checkers.items():
+            if found.setdefault(kind, checker) != checker:
+                raise ValueError(f"{feature.name} checks {kind} files with another checker than an earlier feature")
+    return found

@@ -1,0 +1,61 @@
+"""What several features share: the interfaces and routing sysctl files every VM has, and the
+checkers of file kinds that are no one daemon's (ifupdown, sysctl, shell)."""
+
+from __future__ import annotations
+
+import shlex
+
+from vxlab.features.spec import Checker, FileSpec, Machine, RenderedFile, Role, Sandbox, result
+from vxlab.model.lab import Lab
+
+INTERFACES = "/etc/network/interfaces"
+SYSCTL_PATH = "/etc/sysctl.d/90-vxlab-routing.conf"
+
+
+def detached(command: str, log: str) -> str:
+    """Run `command` after this SSH session returns: it may take the session's link down.
+    Braced, so that `write && reload` backgrounds only the reload (a backgrounded list would
+    read its stdin, the file's content, from /dev/null)."""
+    return f"{{ nohup sh -c {shlex.quote('sleep 1; ' + command)} >{log} 2>&1 </dev/null & }}"
+
+
+NETWORK_RELOAD = detached("ifdown --force -a --exclude=lo; ifup -a", "/var/log/vxlab-network.log")
+
+
+def routing_sysctl(role: Role) -> FileSpec:
+    """The routing sysctls, applied as soon as the file is written."""
+    return FileSpec(role, "common/sysctl-routing.j2", SYSCTL_PATH, "sysctl", reload=f"sysctl -q -p {SYSCTL_PATH}")
+
+
+def check_ifupdown(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    path = run.put("interfaces", f.content)
+    # An empty interfaces.d and /run keep the host's own stanzas and state out of the check.
+    script = (
+        "mount -t tmpfs none /etc/network/interfaces.d\nmount -t tmpfs none /run\n"
+        f"ifquery --interfaces={path} --list --all >/dev/null\n"
+        f"ifup --no-act --interfaces={path} --all >/dev/null\n"
+    )
+    return result(run.in_namespaces(script))
+
+
+def check_sysctl(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    path = run.put("sysctl.conf", f.content)
+    return result(run.in_namespaces(f"sysctl -q -p {path}\n"))
+
+
+def check_script(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    if not f.content.startswith("#!/bin/bash\n"):
+        return False, "missing #!/bin/bash"
+    if not f.mode & 0o111:
+        return False, "not executable"
+    return result(run.run(["bash", "-n", str(run.put("script.sh", f.content, f.mode))]))
+
+
+def check_shell_vars(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    return result(run.run(["bash", "-n", str(run.put("vars.sh", f.content))]))
+
+
+IFUPDOWN = Checker("ifquery + ifup --no-act", check_ifupdown, ("unshare", "ifquery", "ifup"))
+SYSCTL = Checker("sysctl -p in a netns", check_sysctl, ("unshare", "sysctl"))
+SCRIPT = Checker("bash -n", check_script, ("bash",))
+SHELL_VARS = Checker("bash -n", check_shell_vars, ("bash",))

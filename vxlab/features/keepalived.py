@@ -1,0 +1,129 @@
+"""Seed §5.8 and §6.8: gateway resiliency between the tenants, keepalived VRRPv3 with an IPv4
+and an IPv6 VIP, each tracked by a check of the Internet probe, and a notify script that keeps
+the state where the drills and checks read it."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+from vxlab.features.common import SCRIPT
+from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, Sandbox, output, result
+from vxlab.model.lab import Lab, Tenant
+
+KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
+KEEPALIVED_NOTIFY = "/usr/local/bin/keepalived_notify.sh"
+KEEPALIVED_TMPFILES = "/etc/tmpfiles.d/vxlab-keepalived.conf"
+# keepalived's names for the checks: its log names them, and the drill reads that log.
+TRACK_SCRIPTS = {4: "keepalived_check_ipv4", 6: "keepalived_check_ipv6"}
+KEEPALIVED_STATUS = "/run/keepalived_status"
+# How long a failing keepalived check waits for its probe's reply (the checks' `ping -W`).
+CHECK_PING_WAIT_S = 1
+
+
+def check_commands(lab: Lab) -> dict[int, str]:
+    """What keepalived runs every check interval, per family: ping itself, not the seed's bash
+    wrapper scripts. On a TCG guest starting bash doubled each check's cost: with both checks
+    running every second a tenant idled at 35 % of a core with the wrappers, 18 % without (5 %
+    with keepalived stopped), and a class runs several groups on one hypervisor."""
+    return {
+        family: f"/usr/bin/ping -{family} -c 1 -W {CHECK_PING_WAIT_S} {probe}"
+        for family, probe in ((4, lab.internet.probe4), (6, lab.internet.probe6))
+    }
+
+
+def _context(lab: Lab, tenant: Tenant | None, machine: str) -> dict[str, Any]:
+    return {
+        "notify_script": KEEPALIVED_NOTIFY,
+        "track_scripts": TRACK_SCRIPTS,
+        "status_file": KEEPALIVED_STATUS,
+        "state": "MASTER" if lab.master() is tenant else "BACKUP",
+        "instance4": lab.vrrp_instance(4),
+        "instance6": lab.vrrp_instance(6),
+        "check_commands": check_commands(lab),
+    }
+
+
+def check_keepalived(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    """keepalived -t with the VRRP interface, the script user and the scripts in place.
+
+    keepalived 2.2.7 ends `-t` with SIGTERM to itself whenever script_user is not root (it
+    re-arms PR_SET_PDEATHSIG after checking the scripts as that user, then kills itself), so
+    a run counts as good when it exits 0, or dies of that SIGTERM without a single diagnostic.
+    """
+    conf = run.put("keepalived.conf", f.content)
+    scripts = [s for s in m.files if s.kind == "script"]
+    for s in scripts:
+        run.put("bin/" + Path(s.path).name, s.content, s.mode)
+    user = lab.lab_user.name
+    # The tenant's NIC too: a tracked interface that does not exist is an error.
+    nics = "".join(
+        f"ip link add {t.nic} type veth peer name vxlab-nic-peer\n" for t in lab.tenants.values() if t.name == m.name
+    )
+    script = (
+        f"ip link add {lab.segment.svi} type veth peer name vxlab-peer\n"
+        f"ip link set {lab.segment.svi} up\n{nics}"
+        f"cp /etc/passwd {run.dir}/passwd; cp /etc/group {run.dir}/group\n"
+        f"getent passwd {user} >/dev/null || "
+        f"echo '{user}:x:64999:64999::/nonexistent:/usr/sbin/nologin' >> {run.dir}/passwd\n"
+        f"getent group {user} >/dev/null || echo '{user}:x:64999:' >> {run.dir}/group\n"
+        f"mount --bind {run.dir}/passwd /etc/passwd\nmount --bind {run.dir}/group /etc/group\n"
+        f"mkdir -p /usr/local/bin\nmount --bind {run.dir}/bin /usr/local/bin\n"
+        f"exec keepalived --config-test --log-console --use-file={conf}\n"
+    )
+    run.dir.chmod(0o755)  # the script user must be able to reach the scripts' directory
+    proc = run.in_namespaces(script)
+    diagnostics = output(proc)
+    if proc.returncode == 0:
+        return True, diagnostics
+    # unshare re-raises the signal its child died of, hence the negative status too.
+    if proc.returncode in (128 + signal.SIGTERM, -signal.SIGTERM) and not diagnostics:
+        return True, "keepalived -t ended by its own SIGTERM, no diagnostics"
+    return False, diagnostics or f"exit status {proc.returncode}"
+
+
+def check_tmpfiles(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    # --root creates the entries below a scratch root; the owner is resolved as on the host,
+    # so a missing lab user is replaced by root for the check and only the syntax is judged.
+    user = lab.lab_user.name
+    known = run.run(["getent", "passwd", user]).returncode == 0
+    content = f.content if known else f.content.replace(f" {user} {user} ", " root root ")
+    conf = run.put("tmpfiles.conf", content)
+    root = run.dir / "root"
+    root.mkdir()
+    return result(run.run(["systemd-tmpfiles", "--create", f"--root={root}", str(conf)]))
+
+
+FEATURE = Feature(
+    name="keepalived",
+    title="gateway resiliency: keepalived VRRPv3 IPv4 and IPv6 VIPs with track scripts",
+    seed_sections=("5.8", "6.8"),
+    files=(
+        FileSpec(
+            "tenant",
+            "tenant/keepalived.conf.j2",
+            KEEPALIVED_CONF,
+            "keepalived",
+            reload="systemctl restart keepalived",
+            after=("segment", f"file:{KEEPALIVED_TMPFILES}", f"file:{KEEPALIVED_NOTIFY}"),
+            context=_context,
+        ),
+        FileSpec("tenant", "tenant/keepalived_notify.sh.j2", KEEPALIVED_NOTIFY, "script", 0o755, context=_context),
+        FileSpec(
+            "tenant",
+            "tenant/tmpfiles-keepalived.conf.j2",
+            KEEPALIVED_TMPFILES,
+            "tmpfiles",
+            reload=f"systemd-tmpfiles --create {KEEPALIVED_TMPFILES}",
+            context=_context,
+        ),
+    ),
+    packages={"tenant": ("keepalived", "iputils-ping")},
+    services={"tenant": {"keepalived": KEEPALIVED_CONF}},
+    checkers={
+        "keepalived": Checker("keepalived -t in a netns", check_keepalived, ("unshare", "keepalived", "ip")),
+        "script": SCRIPT,
+        "tmpfiles": Checker("systemd-tmpfiles --create --root", check_tmpfiles, ("systemd-tmpfiles",)),
+    },
+)

@@ -1,0 +1,28 @@
+"""Seed §5.6 and §6.6: SLAAC for the containers, advertised by radvd from the VRRP link-local VIP."""
+
+from __future__ import annotations
+
+from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, Sandbox, result
+from vxlab.model.lab import Lab
+
+RADVD_CONF = "/etc/radvd.conf"
+
+
+def check_radvd(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    path = run.put("radvd.conf", f.content)
+    return result(run.run(["radvd", "--configtest", "--config", str(path)]))
+
+
+FEATURE = Feature(
+    name="radvd",
+    title="IPv6 SLAAC for the containers (radvd), sourced from the VRRP link-local VIP",
+    seed_sections=("5.6", "6.6"),
+    files=(
+        FileSpec(
+            "tenant", "tenant/radvd.conf.j2", RADVD_CONF, "radvd", reload="systemctl restart radvd", after=("segment",)
+        ),
+    ),
+    packages={"tenant": ("radvd",)},
+    services={"tenant": {"radvd": RADVD_CONF}},
+    checkers={"radvd": Checker("radvd --configtest", check_radvd, ("radvd",))},
+)

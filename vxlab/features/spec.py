@@ -1,0 +1,132 @@
+"""The vocabulary every lab feature is written in, and every phase reads: the files a machine
+gets, the steps that install them, the real program that checks each kind of file, and the
+`Feature` record that gathers one seed section's share of all of it.
+
+This module knows no feature and runs nothing: the registry (`vxlab.features`) lists the
+features, and each phase iterates over it (build renders the files, verify runs the checkers,
+provision installs the packages and reloads, drift watches the services).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from vxlab.model.lab import Lab, Tenant
+
+Role = Literal["host", "router", "tenant", "dhcp-server", "client"]
+# What checks a file: the name of one of the registry's checkers.
+Kind = str
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    path: str
+    content: str
+    kind: Kind
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    role: Role
+    files: tuple[RenderedFile, ...]
+
+    def file(self, path: str) -> RenderedFile:
+        return next(f for f in self.files if f.path == path)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One remote command with a create and a delete (see vxlab.build.provision)."""
+
+    name: str
+    create: str
+    delete: str
+    stdin: str | None = None
+    after: tuple[str, ...] = ()
+    # Content whose change must re-run the step (a reload triggered by a file it reads).
+    triggers: tuple[str, ...] = field(default=())
+    secret_output: bool = False  # its stdout carries credentials: a secret in the state
+
+
+class Sandbox(Protocol):
+    """Where a checker runs its program: a scratch folder, and throwaway namespaces (vxlab.verify)."""
+
+    dir: Path
+
+    def put(self, name: str, content: str, mode: int = 0o644) -> Path: ...
+
+    def run(self, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]: ...
+
+    def in_namespaces(self, script: str, timeout: float = 60) -> subprocess.CompletedProcess[str]: ...
+
+
+def output(proc: subprocess.CompletedProcess[str]) -> str:
+    """A program's diagnostics on one line."""
+    text = (proc.stderr + proc.stdout).strip()
+    # The first diagnostics name the cause; later ones tend to be its echoes.
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())[:800]
+
+
+def result(proc: subprocess.CompletedProcess[str]) -> tuple[bool, str]:
+    return proc.returncode == 0, output(proc) or f"exit status {proc.returncode}"
+
+
+CheckFunction = Callable[[Sandbox, RenderedFile, Machine, Lab], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Checker:
+    """The real program that validates one kind of file, in check mode."""
+
+    name: str  # what the verdict line says ran
+    check: CheckFunction
+    programs: tuple[str, ...]  # what must be installed to run it
+    files: tuple[str, ...] = ()  # other paths it needs on the checking machine
+
+
+# What a file's template sees beyond the machine's own context: (lab, its tenant or None, machine name).
+Context = Callable[[Lab, Tenant | None, str], dict[str, Any]]
+# A file's path when it depends on the lab (the host's files live in the group's folder).
+PathOf = str | Callable[[Lab], str]
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file a feature writes on every machine of `role`."""
+
+    role: Role
+    template: str  # under files/
+    path: PathOf
+    kind: Kind
+    mode: int = 0o644
+    # Run after the file is written, and again whenever its content changes (the VM roles).
+    reload: str = ""
+    # The steps it must follow on the same machine ("packages", "segment", "file:<path>").
+    after: tuple[str, ...] = ("packages",)
+    context: Context | None = None
+
+    def path_for(self, lab: Lab) -> str:
+        return self.path if isinstance(self.path, str) else self.path(lab)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One section of the seed, as vxlab builds it: what it installs, writes, checks and watches."""
+
+    name: str
+    title: str
+    seed_sections: tuple[str, ...]
+    files: tuple[FileSpec, ...] = ()
+    # The Debian packages each role needs for it (an image without Internet must carry them).
+    packages: Mapping[Role, tuple[str, ...]] = field(default_factory=dict)
+    # The services it configures, per role, each with the file whose step restarts it (drift).
+    services: Mapping[Role, Mapping[str, str]] = field(default_factory=dict)
+    checkers: Mapping[Kind, Checker] = field(default_factory=dict)
+    # Steps of a VM role that are not a file's (a wait), placed by their `after`.
+    steps: Callable[[Lab, Machine], list[Step]] | None = None

@@ -1,0 +1,193 @@
+"""Whole-machine faults: the lab must come back by itself, with every container's traffic flowing.
+
+- router-crash: the router VM killed (`virsh destroy`) and started again. While it is down both
+  tenants' checks fail (their probes are behind it), so both enter FAULT and drop the VIPs; once it
+  is back the checks rise and the master takes the VIPs again.
+- power-cut: the three VMs of the group killed at once, then started together, as after a power
+  failure of the hypervisor. No `pulumi up`: the guests' own boot must bring back the interfaces,
+  the OVS bridge and its VXLAN port, keepalived, radvd, LXD and its containers, and the DHCP
+  failover pair.
+
+Each runs the traffic checks (TCP transfers both ways over IPv4 and IPv6 from every container,
+full-size pings across the VXLAN) before the fault and after the recovery, and measures on this
+host's clock the seconds from the fault until each container moves data again over both
+families, polling every container in turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vxlab.live.bounds import MARGIN_S, master_down_interval
+from vxlab.live.checks import Outcome as CheckOutcome
+from vxlab.live.drill import _failover_state, _holds_vips, _wait
+from vxlab.live.drill_report import Outcome
+from vxlab.live.remote import LabShell, Result
+from vxlab.live.traffic import CURL_TAG, download_command, downloaded, server_site
+from vxlab.live.traffic_live import run_traffic_checks, transfer_server
+from vxlab.model.lab import Lab
+from vxlab.model.topology import uri_on_hypervisor
+
+RECOVERY_SCENARIOS = ("router-crash", "power-cut")
+# A TCG router from `virsh start` until its interfaces and NAT rules are up: every container moved
+# data again 64-77 s after a router crash (2026-11-30); `pulumi up` waited 95-116 s for its SSH
+# with three guests booting at once.
+ROUTER_BOOT_S = 180.0
+# A TCG tenant from `virsh start` until LXD has started its three containers and they have their
+# addresses: after a power cut of the `ci` group every container moved data again at 203-241 s
+# (2026-11-30); machines of this kind differ two- to threefold in TCG speed, so twice that.
+TENANT_BOOT_S = 480.0
+# The probe each container repeats while it waits: small, so a poll is quick; the traffic checks
+# that follow the recovery move the full size.
+PROBE_BYTES = 64 << 10
+PROBE_TIMEOUT_S = 30
+POLL_PAUSE_S = 2.0
+DHCP_NORMAL_S = 180.0
+
+
+def recovery_bound(lab: Lab, scenario: str) -> float:
+    """The longest until every container moves data again: the machines' boot, then each
+    tenant's checks must rise (`rise` passes one interval apart, behind one still failing) and
+    the master claim the VIPs after its Master_Down_Interval."""
+    c = lab.vrrp.check
+    protocols = (c.rise + 1) * c.interval + master_down_interval(lab, lab.master().vrrp_priority) + MARGIN_S
+    boot = ROUTER_BOOT_S if scenario == "router-crash" else TENANT_BOOT_S
+    return round(boot + protocols, 2)
+
+
+def restored_bound(lab: Lab, scenario: str) -> float:
+    """The longest until the lab is as before: the VIPs on the configured master and, after a
+    power cut, the DHCP pair back in NORMAL."""
+    return round(recovery_bound(lab, scenario) + (DHCP_NORMAL_S if scenario == "power-cut" else 0.0), 2)
+
+
+@dataclass(frozen=True)
+class Fault:
+    make: tuple[str, ...]
+    undo: tuple[str, ...]
+
+
+def fault_of(lab: Lab, scenario: str) -> Fault:
+    """The hypervisor commands of a whole-machine fault (the handout can print them)."""
+    virsh = f"virsh -c {uri_on_hypervisor(lab)}"
+    vms = (
+        (lab.router.name,) if scenario == "router-crash" else (lab.router.name, *(t.name for t in lab.tenants.values()))
+    )
+    return Fault(tuple(f"{virsh} destroy {vm}" for vm in vms), tuple(f"{virsh} start {vm}" for vm in vms))
+
+
+def probe_command(lab: Lab) -> str:
+    """One small download over each family; prints both curl status lines."""
+    site = server_site(lab)
+    return "; ".join(
+        download_command(site.url(family, f"/bytes/{PROBE_BYTES}"), PROBE_TIMEOUT_S // 3) for family in (4, 6)
+    )
+
+
+def probe_ok(out: str) -> bool:
+    """Both families' downloads arrived whole (the two outputs follow each other)."""
+    parts = out.split(CURL_TAG)
+    if len(parts) != 3:
+        return False
+    judge = downloaded(PROBE_BYTES)
+    return all(judge(CURL_TAG + part)[0] for part in parts[1:])
+
+
+def wait_for_traffic(
+    containers: list[str],
+    probe: Callable[[str], Result],
+    since: float,
+    limit: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, float]:
+    """Seconds from `since` until each container's probe first passed (inf past `limit`),
+    probing the ones still waiting in turn."""
+    flowing: dict[str, float] = {}
+    while len(flowing) < len(containers) and clock() - since < limit:
+        for c in containers:
+            if c not in flowing and probe_ok(probe(c).out):
+                flowing[c] = round(clock() - since, 2)
+        if len(flowing) < len(containers):
+            sleep(POLL_PAUSE_S)
+    return {c: flowing.get(c, float("inf")) for c in containers}
+
+
+def traffic_summary(outcomes: list[CheckOutcome]) -> dict[str, Any]:
+    failed = [f"{o.check.machine} {o.check.name}: {o.observed}" for o in outcomes if not o.ok]
+    return {"passed": len(outcomes) - len(failed), "failed": failed}
+
+
+def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] = lambda _: None) -> Outcome:
+    master, backup = lab.master(), lab.peer_of(lab.master())
+    containers = [c for t in lab.tenants.values() for c in t.containers]
+
+    def run_on(machine: str, command: str, in_container: bool) -> Result:
+        return (shell.container if in_container else shell.vm)(machine, command)
+
+    failures: list[str] = []
+    before = traffic_summary(run_traffic_checks(shell, lab, run_on))
+    report(f"{scenario}: traffic before the fault: {before['passed']} passed, {len(before['failed'])} failed")
+    if before["failed"]:
+        raise RuntimeError(f"the lab's traffic fails before the {scenario}: {before['failed'][:3]}")
+    fault = fault_of(lab, scenario)
+    bound, back_bound = recovery_bound(lab, scenario), restored_bound(lab, scenario)
+    with transfer_server(shell, lab):
+        cut = time.monotonic()
+        for command in fault.make:
+            shell.host(command, timeout=60)
+        for command in fault.undo:
+            result = shell.host(command, timeout=120)
+            if not result.ok:
+                failures.append(f"`{command}` failed: {result.err.strip()[:200]}")
+        flowing = wait_for_traffic(
+            containers, lambda c: shell.container(c, probe_command(lab), timeout=PROBE_TIMEOUT_S + 15), cut, bound
+        )
+    back = _wait(lambda: _holds_vips(shell, lab, master), cut, back_bound, every=2.0)
+    if _holds_vips(shell, lab, backup):
+        failures.append(f"{backup.name} still holds the VIPs")
+    dhcp = {t.dhcp_server.name: "unknown" for t in lab.tenants.values()}
+    normal = 0.0
+    if scenario == "power-cut":
+        normal = _wait(lambda: all(_failover_state(shell, s) == "normal" for s in dhcp), cut, back_bound, every=5.0)
+        dhcp = {s: _failover_state(shell, s) for s in dhcp}
+        if normal == float("inf"):
+            failures.append(f"the DHCP pair is not back to normal within {back_bound} s: {dhcp}")
+    after = traffic_summary(run_traffic_checks(shell, lab, run_on))
+    report(f"{scenario}: traffic after the recovery: {after['passed']} passed, {len(after['failed'])} failed")
+    failures += [f"after the recovery: {f}" for f in after["failed"]]
+    slowest = max(flowing.values())
+    restored = max(back, normal)
+    outcome = Outcome(
+        scenario=scenario,
+        old_master=master.name,
+        new_master=master.name,
+        failover_bound_s=bound,
+        failover_s=slowest,
+        outage_ipv4_s=slowest,
+        outage_ipv6_s=slowest,
+        lost_ipv4=0,
+        lost_ipv6=0,
+        failback_bound_s=back_bound,
+        failback_s=restored,
+        failback_outage_bound_s=bound,
+        failback_outage_ipv4_s=0.0,
+        failback_outage_ipv6_s=0.0,
+        notes={
+            "traffic_back_s": flowing,
+            "vips_on_master_s": back,
+            "dhcp_normal_s": normal if scenario == "power-cut" else None,
+            "dhcp_states": dhcp if scenario == "power-cut" else None,
+            "traffic_before": before,
+            "traffic_after": after,
+            "meaning": "failover_s: until every container moved data over IPv4 and IPv6 again (slowest); "
+            "failback_s: until the VIPs were on the configured master (and, after a power cut, the DHCP pair "
+            "in NORMAL)",
+        },
+        failures=failures,
+    )
+    outcome.judge()
+    return outcome

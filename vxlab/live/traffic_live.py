@@ -1,0 +1,90 @@
+"""The traffic checks against a running lab: the transfer server on the hypervisor for as long
+as they run, the DHCP servers' SLAAC addresses read first, then every check observed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from vxlab.live.checks import Outcome, Runner, observe
+from vxlab.live.remote import LabShell
+from vxlab.live.traffic import SERVER_READY, global_ipv6, server_command, server_site, traffic_checks
+from vxlab.model.lab import Lab
+
+# The server stops by itself after this, even if the checker dies (the checks take about 2 min).
+SERVER_SECONDS = 1800
+READY_TIMEOUT_S = 30.0
+
+
+class ServerDown(RuntimeError):
+    """The transfer server did not start on the hypervisor."""
+
+
+@contextmanager
+def transfer_server(shell: LabShell, lab: Lab) -> Iterator[None]:
+    site = server_site(lab)
+    proc = shell.popen_host(server_command(site, SERVER_SECONDS))
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT_S)
+        line = proc.stdout.readline().strip() if ready else ""
+        if line != SERVER_READY:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+            err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+            last = ([ln for ln in err.splitlines() if ln.strip()] or ["no answer"])[-1].strip()
+            raise ServerDown(f"the transfer server did not start in {site.where} on port {site.port}: {last}")
+        yield
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Closing the server's stdin stops it, here or over SSH; a server that does not go is killed."""
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def dhcp_servers_ipv6(shell: LabShell, lab: Lab) -> dict[str, str | None]:
+    """Each DHCP server's SLAAC address, as the full-size pings' IPv6 targets."""
+    return {
+        t.dhcp_server.name: global_ipv6(
+            shell.container(t.dhcp_server.name, "ip -o -6 addr show dev eth0 scope global", timeout=60).out
+        )
+        for t in lab.tenants.values()
+    }
+
+
+def run_traffic_checks(
+    shell: LabShell, lab: Lab, run: Runner, report: Callable[[Outcome], None] = lambda _: None
+) -> list[Outcome]:
+    """Every traffic check observed; if the transfer server cannot start, each check fails
+    saying why (a check never ends in a traceback)."""
+    outcomes: list[Outcome] = []
+    checks = traffic_checks(lab, dhcp_servers_ipv6(shell, lab))
+    try:
+        with transfer_server(shell, lab):
+            for check in checks:
+                outcomes.append(observe(check, run, time.sleep))
+                report(outcomes[-1])
+    except ServerDown as down:
+        for check in checks[len(outcomes) :]:
+            outcomes.append(Outcome(check, False, str(down)))
+            report(outcomes[-1])
+    return outcomes
