@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from vxlab.features.spec import Check
 from vxlab.live.bounds import failover_bound
 from vxlab.live.checks import (
     TRAFFIC_RETRIES,
     TRAFFIC_RETRY_PAUSE_S,
-    Check,
     addresses_in,
     conntrack_marked,
     default_via,

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import PROJECT
 from tests.shell_programs import programs
 from vxlab.build.render import render_lab
-from vxlab.features import checkers
+from vxlab.features import checker_packages, checkers
 from vxlab.model.topology import host_switch_path
 from vxlab.validate.load import load_lab
 
@@ -49,8 +49,8 @@ def base_system() -> set[str]:
 
 @cache
 def installed_by_setup() -> set[str]:
-    """The listed packages with everything they depend on: what `scripts/setup` brings."""
-    listed = sorted(debian_packages())
+    """The listed packages and the checkers' with everything they depend on: what `scripts/setup` brings."""
+    listed = sorted(debian_packages() | set(checker_packages()))
     out = subprocess.run(
         [
             "apt-cache",

@@ -42,3 +42,23 @@ def checkers() -> dict[Kind, Checker]:
             if found.setdefault(kind, checker) != checker:
                 raise ValueError(f"{feature.name} checks {kind} files with another checker than an earlier feature")
     return found
+
+
+def image_packages() -> tuple[str, ...]:
+    """What the VM image must carry for every VM role (scripts/build-images)."""
+    return tuple(
+        sorted({p for feature in REGISTRY for role in ("router", "tenant") for p in feature.packages.get(role, ())})
+    )
+
+
+def checker_packages() -> tuple[str, ...]:
+    """The Debian packages the checkers need on the checking machine (scripts/setup)."""
+    return tuple(sorted({p for checker in checkers().values() for p in checker.debian}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m vxlab.features image-packages|checker-packages`: for the shell scripts."""
+    import sys
+
+    what = (argv if argv is not None else sys.argv[1:])[0]
+    print(" ".join({"image-packages": image_packages, "checker-packages": checker_packages}[what]()))

@@ -45,5 +45,9 @@ FEATURE = Feature(
         FileSpec("client", "container/interfaces-client.j2", INTERFACES, "ifupdown", context=_client_context),
     ),
     services={"dhcp-server": {"isc-dhcp-server": DHCPD_CONF}},
-    checkers={"ifupdown": IFUPDOWN, "shell-vars": SHELL_VARS, "dhcpd": Checker("dhcpd -t", check_dhcpd, ("dhcpd",))},
+    checkers={
+        "ifupdown": IFUPDOWN,
+        "shell-vars": SHELL_VARS,
+        "dhcpd": Checker("dhcpd -t", check_dhcpd, ("dhcpd",), debian=("isc-dhcp-server",)),
+    },
 )

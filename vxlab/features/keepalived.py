@@ -122,7 +122,9 @@ FEATURE = Feature(
     packages={"tenant": ("keepalived", "iputils-ping")},
     services={"tenant": {"keepalived": KEEPALIVED_CONF}},
     checkers={
-        "keepalived": Checker("keepalived -t in a netns", check_keepalived, ("unshare", "keepalived", "ip")),
+        "keepalived": Checker(
+            "keepalived -t in a netns", check_keepalived, ("unshare", "keepalived", "ip"), debian=("keepalived",)
+        ),
         "script": SCRIPT,
         "tmpfiles": Checker("systemd-tmpfiles --create --root", check_tmpfiles, ("systemd-tmpfiles",)),
     },

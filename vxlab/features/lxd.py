@@ -55,6 +55,6 @@ FEATURE = Feature(
         ),
     ),
     # btrfs-progs: LXD formats its btrfs pool's loop file with mkfs.btrfs.
-    packages={"tenant": ("lxd", "btrfs-progs")},
+    packages={"tenant": ("lxd", "lxd-client", "squashfs-tools", "btrfs-progs")},
     checkers={"lxd-preseed": Checker("yaml + profile", check_lxd_preseed, ())},
 )

@@ -24,5 +24,5 @@ FEATURE = Feature(
     ),
     packages={"tenant": ("radvd",)},
     services={"tenant": {"radvd": RADVD_CONF}},
-    checkers={"radvd": Checker("radvd --configtest", check_radvd, ("radvd",))},
+    checkers={"radvd": Checker("radvd --configtest", check_radvd, ("radvd",), debian=("radvd",))},
 )

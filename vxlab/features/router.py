@@ -68,7 +68,7 @@ FEATURE = Feature(
         _rules(4),
         _rules(6),
     ),
-    packages={"router": ("ifupdown", "iproute2", "iptables", "conntrack", "iputils-ping")},
+    packages={"router": ("ifupdown", "iproute2", "iptables", "iptables-persistent", "conntrack", "iputils-ping")},
     checkers={
         "ifupdown": IFUPDOWN,
         "sysctl": SYSCTL,

@@ -77,6 +77,30 @@ def result(proc: subprocess.CompletedProcess[str]) -> tuple[bool, str]:
     return proc.returncode == 0, output(proc) or f"exit status {proc.returncode}"
 
 
+# A live check's verdict on what a command printed: (passed, what was observed).
+Judge = Callable[[str], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of the seed's section 7 against a running lab: a command on a VM or in a
+    container, judged by a pure function of its output (vxlab.live.checks runs it)."""
+
+    section: str  # the seed's section
+    name: str
+    machine: str
+    command: str
+    judge: Judge
+    in_container: bool = False
+    # (container, command) run just before `command`: a check that observes traffic makes it
+    # itself, so it never depends on what earlier checks left or on how fast the machine is.
+    traffic: tuple[str, str] | None = None
+    # What a student should see, in words and this group's values (the handout prints it).
+    expect: str = field(default="", kw_only=True)
+    retries: int = field(default=0, kw_only=True)
+    retry_pause_s: float = field(default=0.0, kw_only=True)
+
+
 CheckFunction = Callable[[Sandbox, RenderedFile, Machine, Lab], tuple[bool, str]]
 
 
@@ -88,6 +112,8 @@ class Checker:
     check: CheckFunction
     programs: tuple[str, ...]  # what must be installed to run it
     files: tuple[str, ...] = ()  # other paths it needs on the checking machine
+    # The Debian packages that bring them to the checking machine (scripts/setup installs them).
+    debian: tuple[str, ...] = ()
 
 
 # What a file's template sees beyond the machine's own context: (lab, its tenant or None, machine name).
@@ -130,3 +156,5 @@ class Feature:
     checkers: Mapping[Kind, Checker] = field(default_factory=dict)
     # Steps of a VM role that are not a file's (a wait), placed by their `after`.
     steps: Callable[[Lab, Machine], list[Step]] | None = None
+    # What `vxlab check` verifies of it on a running lab, beyond the seed's section 7.
+    checks: Callable[[Lab], list[Check]] | None = None

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_interface
 
+from vxlab import features
+from vxlab.features.spec import Check, Judge
 from vxlab.live.remote import Result
 from vxlab.model.lab import Lab
-
-Judge = Callable[[str], tuple[bool, str]]
 
 # A check that makes its own traffic is observed again this many times, this far apart, before it
 # fails. With two groups on two cores a conntrack-mark check saw no entry of the master's mark in
@@ -29,23 +29,6 @@ TRAFFIC_RETRY_PAUSE_S = 10.0
 
 # (machine, command, in a container) -> what it printed and its exit status
 Runner = Callable[[str, str, bool], Result]
-
-
-@dataclass(frozen=True)
-class Check:
-    section: str  # the seed's section
-    name: str
-    machine: str
-    command: str
-    judge: Judge
-    in_container: bool = False
-    # (container, command) run just before `command`: a check that observes traffic makes it
-    # itself, so it never depends on what earlier checks left or on how fast the machine is.
-    traffic: tuple[str, str] | None = None
-    # What a student should see, in words and this group's values (the handout prints it).
-    expect: str = field(default="", kw_only=True)
-    retries: int = field(default=0, kw_only=True)
-    retry_pause_s: float = field(default=0.0, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -271,4 +254,6 @@ def lab_checks(lab: Lab) -> list[Check]:
         )
         for family, prefix, probe in ((4, seg.ipv4, net.probe4), (6, seg.ipv6, net.probe6))
     ]
+    # What the registry's features add of their own.
+    checks += [c for feature in features.REGISTRY if feature.checks for c in feature.checks(lab)]
     return checks

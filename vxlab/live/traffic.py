@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
-from vxlab.live.checks import TRAFFIC_RETRY_PAUSE_S, Check, Judge, ping_ok
+from vxlab.features.spec import Check, Judge
+from vxlab.live.checks import TRAFFIC_RETRY_PAUSE_S, ping_ok
 from vxlab.live.traffic_server import READY, payload
 from vxlab.model.lab import Lab, Tenant
 from vxlab.model.mtu import full_size_payload

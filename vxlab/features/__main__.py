@@ -1,0 +1,3 @@
+from vxlab.features import main
+
+main()
