@@ -4,6 +4,7 @@ consistently, and every phase finds a feature through the registry alone."""
 from __future__ import annotations
 
 import re
+from importlib import import_module
 
 import pytest
 
@@ -11,7 +12,7 @@ from tests.conftest import PROJECT
 from vxlab import features
 from vxlab.build.provision import vm_steps
 from vxlab.build.render import FILES_DIR, render_lab
-from vxlab.features import REGISTRY, checkers, files_of, packages_of, services_of
+from vxlab.features import FEATURES, REGISTRY, checkers, files_of, packages_of, services_of
 from vxlab.features.common import SYSCTL
 from vxlab.features.spec import Feature, FileSpec
 from vxlab.live.drift import expected_state
@@ -37,9 +38,14 @@ def test_every_template_exists(case: tuple[str, FileSpec]) -> None:
 
 
 @pytest.mark.parametrize("feature", REGISTRY, ids=lambda f: f.name)
-def test_a_feature_names_sections_of_the_seed(feature: Feature) -> None:
-    assert feature.seed_sections
+def test_a_feature_names_sections_of_the_seed_or_none_when_it_adds_to_it(feature: Feature) -> None:
     assert set(feature.seed_sections) <= SEED_SECTIONS
+
+
+@pytest.mark.parametrize("name", FEATURES)
+def test_a_registered_module_is_the_feature_s_home(name: str) -> None:
+    """A feature is found by its line in FEATURES: its module holds it."""
+    assert import_module(f"vxlab.features.{name}").FEATURE in REGISTRY
 
 
 @pytest.mark.parametrize("feature", REGISTRY, ids=lambda f: f.name)

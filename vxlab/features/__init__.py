@@ -1,22 +1,25 @@
 """The registry: every lab feature vxlab builds, in the order their files are written on a
 machine. A feature is one module of this package (its files, packages, checkers, services,
-steps and the seed sections it implements) plus one line here; every phase iterates over
-`REGISTRY` and knows no feature by name."""
+steps, checks and the seed sections it implements) plus its line in FEATURES; every phase
+iterates over `REGISTRY` and knows no feature by name."""
 
 from __future__ import annotations
 
-from vxlab.features import dhcp_failover, host_switch, keepalived, lxd, radvd, router, tenant_switch
+from importlib import import_module
+
 from vxlab.features.spec import Checker, Feature, FileSpec, Kind, Role
 
-REGISTRY: tuple[Feature, ...] = (
-    host_switch.FEATURE,
-    router.FEATURE,
-    tenant_switch.FEATURE,
-    radvd.FEATURE,
-    keepalived.FEATURE,
-    lxd.FEATURE,
-    dhcp_failover.FEATURE,
+# One line per feature: its module in this package, in the order its files are written.
+FEATURES = (
+    "host_switch",
+    "router",
+    "tenant_switch",
+    "radvd",
+    "keepalived",
+    "lxd",
+    "dhcp_failover",
 )
+REGISTRY: tuple[Feature, ...] = tuple(import_module(f"vxlab.features.{name}").FEATURE for name in FEATURES)
 
 
 def files_of(role: Role) -> list[FileSpec]:
