@@ -113,7 +113,7 @@ def test_a_registered_feature_s_packages_are_installed() -> None:
 
 @pytest.mark.usefixtures("with_example")
 def test_a_registered_feature_s_service_is_watched_for_drift() -> None:
-    assert services_of("router") == {"example": "/etc/example.conf"}
+    assert services_of("router")["example"] == "/etc/example.conf"
     watched = {e.what for e in expected_state(load_lab(PROJECT, "dev"), "dev")}
     assert "service example" in watched
 
