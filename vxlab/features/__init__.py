@@ -18,6 +18,7 @@ FEATURES = (
     "keepalived",
     "lxd",
     "dhcp_failover",
+    "time_sync",
 )
 REGISTRY: tuple[Feature, ...] = tuple(import_module(f"vxlab.features.{name}").FEATURE for name in FEATURES)
 
