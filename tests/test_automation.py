@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pulumi.automation import events
 
+from tests.conftest import PROJECT
 from vxlab.base.errors import ConfigError
 from vxlab.engine.automation import counter, engine_env
 
@@ -43,3 +44,17 @@ def test_only_finished_steps_that_changed_something_are_counted(event: events.En
     seen: list[str] = []
     counter(seen.append)(event)
     assert seen == counted
+
+
+def test_stack_state_is_read_through_the_automation_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stack made but never deployed has no resources: the class view shows it undeployed."""
+    from vxlab.engine.automation import deployed, engine_env, select
+    from vxlab.engine.e2e import scratch_project
+
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path / 'state'}")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
+    (tmp_path / "state").mkdir()
+    scratch_project(PROJECT, tmp_path / "project")
+    env = engine_env(PROJECT)
+    select(tmp_path / "project", "ci", env, create=True)
+    assert deployed(tmp_path / "project", env) == {}

@@ -4,7 +4,6 @@ projects."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -40,15 +39,16 @@ def test_the_passphrase_is_kept_once_made(tmp_path: Path) -> None:
 
 
 def test_a_scratch_project_gets_no_salt_and_no_secret_of_the_checkout(tmp_path: Path) -> None:
+    from vxlab.engine.e2e import scratch_project
+
     checkout = tmp_path / "checkout"
     (checkout / "scripts").mkdir(parents=True)
-    shutil.copy(PROJECT / "scripts" / "scratch-project", checkout / "scripts")
     (checkout / "Pulumi.yaml").write_text("name: vxlab\n")
     (checkout / "Pulumi.ci.yaml").write_text(
         "encryptionsalt: v1:abc\nconfig:\n  vxlab:group: 39\n  vxlab:ssh_private_key:\n    secure: v1:xyz\n"
         "  vxlab:lab_user:\n    name: etu\n"
     )
-    subprocess.run([str(checkout / "scripts" / "scratch-project"), str(tmp_path / "scratch")], check=True)
+    scratch_project(checkout, tmp_path / "scratch")
     copied = (tmp_path / "scratch" / "Pulumi.ci.yaml").read_text()
     assert copied == "config:\n  vxlab:group: 39\n  vxlab:lab_user:\n    name: etu\n"
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from vxlab.base.errors import ConfigError
-from vxlab.cli import check, class_, diagram, docs, drift, drill, handout, preflight, render, timeline, validate
+from vxlab.cli import check, class_, diagram, docs, drift, drill, e2e, handout, preflight, render, timeline, validate
 
 VERBS = {
     "render": render,
@@ -21,6 +21,7 @@ VERBS = {
     "handout": handout,
     "class": class_,
     "timeline": timeline,
+    "e2e": e2e,
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,10 +25,9 @@ from vxlab.cli.common import find_project
 from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary
 from vxlab.validate.load import list_stacks, load_checked, load_lab
 
-ENGINE_TIMEOUT_S = 60
-
-
 ACTIONS = ("show", "up", "destroy", "check")
+# The outputs the class view shows of a deployed stack.
+SHOWN_OUTPUTS = ("vips", "handout", "diagram", "vni")
 
 
 def add_parser(sub: Any) -> None:
@@ -44,53 +42,25 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.add_argument("--html", type=Path, default=None, help="also write the table as an HTML page here")
     parser.add_argument("--no-state", action="store_true", help="do not ask the engine which stacks are deployed")
-    parser.add_argument(
-        "--pulumi", default=None, help="the Pulumi engine to ask (default: the project's scripts/pulumi, or pulumi)"
-    )
 
 
-def _engine(project: Path, chosen: str | None) -> list[str]:
-    if chosen:
-        return [chosen]
-    wrapper = project / "scripts" / "pulumi"
-    if wrapper.is_file() and os.access(wrapper, os.X_OK):
-        return [str(wrapper)]
-    found = shutil.which("pulumi")
-    if not found:
-        raise ConfigError("--no-state", "no Pulumi engine found", "run scripts/setup, or pass --no-state")
-    return [found]
-
-
-def _pulumi_json(engine: list[str], project: Path, *args: str) -> Any:
-    done = subprocess.run(
-        [*engine, *args, "--json"], cwd=project, capture_output=True, text=True, timeout=ENGINE_TIMEOUT_S, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
-    return json.loads(done.stdout or "null")
-
-
-def _add_state(project: Path, rows: list[StackRow], chosen: str | None) -> str:
-    """The engine's view of each stack; returns why it is unknown, or ""."""
-    engine = _engine(project, chosen)
+def _add_state(project: Path, rows: list[StackRow]) -> str:
+    """The engine's view of each stack (through the Automation API); returns why it is unknown, or ""."""
     try:
-        listed = {s["name"].split("/")[-1]: s for s in _pulumi_json(engine, project, "stack", "ls") or []}
-    except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-        return f"engine state unknown: {exc}"
+        # Imported here: the Pulumi SDK is an extra (pip install vxlab[pulumi]).
+        from vxlab.engine import automation
+
+        found = automation.deployed(project, automation.engine_env(project))
+    except Exception as exc:
+        return f"engine state unknown: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}"
     for row in rows:
-        found = listed.get(row.stack)
-        if not found or not found.get("resourceCount"):
-            continue
-        try:
-            outputs = _pulumi_json(engine, project, "stack", "output", "--stack", row.stack)
-        except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-            outputs = {"error": str(exc)}
-        row.deployed = {
-            "resources": found.get("resourceCount", 0),
-            "last_update": found.get("lastUpdate", ""),
-            "update_in_progress": found.get("updateInProgress", False),
-            "outputs": {k: outputs.get(k) for k in ("vips", "handout", "diagram", "vni") if k in outputs},
-        }
+        if row.stack in found:
+            state = found[row.stack]
+            outputs = state["outputs"]
+            row.deployed = {
+                **state,
+                "outputs": {k: outputs.get(k) for k in ("vips", "handout", "diagram", "vni") if k in outputs},
+            }
     return ""
 
 
@@ -101,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     rows = class_rows(project)
     for row in rows:
         row.last_check = last_check(project, row.stack)
-    note = "" if args.no_state else _add_state(project, rows, args.pulumi)
+    note = "" if args.no_state else _add_state(project, rows)
     if note:
         print(f"vxlab: {note}", file=sys.stderr)
     if args.html:

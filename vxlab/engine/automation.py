@@ -25,14 +25,39 @@ def engine_env(project: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 
-def select(project: Path, stack: str, env: dict[str, str], create: bool = False) -> auto.Stack:
+def _options(project: Path, env: dict[str, str]) -> auto.LocalWorkspaceOptions:
     # The engine's own folder: scripts/install-pulumi puts `pulumi` in its bin/, first on PATH.
     root = Path(env["PATH"].split(":", 1)[0]).parent
-    opts = auto.LocalWorkspaceOptions(
+    return auto.LocalWorkspaceOptions(
         work_dir=str(project), env_vars=env, pulumi_command=auto.PulumiCommand(root=str(root))
     )
+
+
+def select(project: Path, stack: str, env: dict[str, str], create: bool = False) -> auto.Stack:
     chosen = auto.create_or_select_stack if create else auto.select_stack
-    return chosen(stack, work_dir=str(project), opts=opts)
+    return chosen(stack, work_dir=str(project), opts=_options(project, env))
+
+
+def deployed(project: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per stack with resources: how many, when last updated, whether an update runs, and its
+    outputs; the one way vxlab reads stack state."""
+    workspace = auto.LocalWorkspace(**vars(_options(project, env)))
+    found: dict[str, dict[str, Any]] = {}
+    for summary in workspace.list_stacks():
+        if not summary.resource_count:
+            continue
+        name = summary.name.split("/")[-1]
+        try:
+            outputs: dict[str, Any] = {k: v.value for k, v in select(project, name, env).outputs().items()}
+        except auto.CommandError as exc:
+            outputs = {"error": str(exc).strip().splitlines()[-1]}
+        found[name] = {
+            "resources": summary.resource_count,
+            "last_update": summary.last_update.isoformat() if summary.last_update else "",
+            "update_in_progress": bool(summary.update_in_progress),
+            "outputs": outputs,
+        }
+    return found
 
 
 def ensure_key(stack: auto.Stack, private_key: Path) -> None:

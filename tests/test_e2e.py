@@ -1,0 +1,87 @@
+"""The e2e runs' shared library: scratch projects, reports, previews read, residue named from the model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+from vxlab.engine.e2e import Failed, Report, leftovers, run, scratch_project, touched, without_secrets
+from vxlab.validate.load import load_lab
+
+
+@pytest.mark.parametrize(
+    ("stack_file", "expected"),
+    [
+        ("config:\n  vxlab:group: 39\n", "config:\n  vxlab:group: 39\n"),
+        ("encryptionsalt: v1:abc\nconfig:\n  vxlab:group: 39\n", "config:\n  vxlab:group: 39\n"),
+        ("secretsprovider: passphrase\nencryptedkey: k\nconfig: {}\n", "config: {}\n"),
+        (
+            "config:\n  vxlab:ssh_private_key:\n    secure: v1:xyz\n  vxlab:group: 39\n",
+            "config:\n  vxlab:group: 39\n",
+        ),
+    ],
+    ids=["nothing-secret", "salt", "provider-and-key", "private-key"],
+)
+def test_a_scratch_stack_file_keeps_nothing_secret(stack_file: str, expected: str) -> None:
+    assert without_secrets(stack_file) == expected
+
+
+def test_a_scratch_project_links_the_checkout_except_what_runs_write(tmp_path: Path) -> None:
+    scratch_project(PROJECT, tmp_path / "scratch")
+    linked = {p.name for p in (tmp_path / "scratch").iterdir() if p.is_symlink()}
+    assert {"vxlab", "scripts", "files", "Pulumi.yaml", "__main__.py"} <= linked
+    assert not {"handouts", "out", ".git"} & {p.name for p in (tmp_path / "scratch").iterdir()}
+
+
+def test_a_scratch_project_copies_every_stack_file(tmp_path: Path) -> None:
+    scratch_project(PROJECT, tmp_path / "scratch")
+    copied = {p.name for p in (tmp_path / "scratch").glob("Pulumi.*.yaml") if not p.is_symlink()}
+    assert copied == {p.name for p in PROJECT.glob("Pulumi.*.yaml")}
+
+
+@pytest.mark.parametrize(
+    ("ops", "expected"),
+    [
+        (["same", "same"], []),
+        (["same", "update"], ["r1"]),
+        (["replace", "read", "refresh", "create"], ["r0", "r3"]),
+    ],
+    ids=["nothing", "one-update", "replace-and-create"],
+)
+def test_a_preview_touches_the_resources_it_would_change(ops: list[str], expected: list[str]) -> None:
+    steps = [{"op": op, "urn": f"urn:pulumi:ci::vxlab::t::r{i}"} for i, op in enumerate(ops)]
+    assert touched({"steps": steps}) == expected
+
+
+@pytest.mark.parametrize("stack", ["ci", "ci2"])
+def test_the_residue_a_lab_may_leave_is_named_from_its_model(stack: str) -> None:
+    lab = load_lab(PROJECT, stack)
+    left = leftovers(lab)
+    assert left.domains == (lab.router.name, *(t.name for t in lab.tenants.values()))
+    assert left.netns == lab.hypervisor.svi_netns
+    assert all(tap.startswith("tap") for tap in left.taps) and len(left.taps) == 3
+
+
+def test_two_groups_leave_no_trace_in_common() -> None:
+    ci, ci2 = leftovers(load_lab(PROJECT, "ci")), leftovers(load_lab(PROJECT, "ci2"))
+    assert not set(ci.domains + ci.taps + ci.folders) & set(ci2.domains + ci2.taps + ci2.folders)
+
+
+def test_a_timed_step_is_reported_when_it_fails(tmp_path: Path) -> None:
+    report = Report(tmp_path / "report.txt", "run")
+    with pytest.raises(Failed), report.timed("step"):
+        raise Failed("broken")
+    assert (tmp_path / "report.txt").read_text() == "run: step: 0 s\n"
+
+
+def test_a_failed_command_says_its_log_s_last_lines(tmp_path: Path) -> None:
+    with pytest.raises(Failed, match="the reason"):
+        run(["sh", "-c", "echo the reason; exit 3"], log=tmp_path / "log")
+
+
+def test_a_command_runs_with_the_run_s_environment(tmp_path: Path) -> None:
+    done = run(["sh", "-c", "echo $VXLAB_E2E_PROBE"], env={"VXLAB_E2E_PROBE": "seen"})
+    assert done.stdout == "seen\n" and "VXLAB_E2E_PROBE" not in os.environ
