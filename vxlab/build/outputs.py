@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vxlab.model.lab import Lab
 from vxlab.build.provision import vm_plans
+from vxlab.model.lab import Lab
 
 
 def lab_outputs(lab: Lab) -> dict[str, Any]:

@@ -12,18 +12,18 @@ import hashlib
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from vxlab.build import cloud_init
-from vxlab.model.lab import Lab, Tenant
-from vxlab.model.naming import stack_label
-from vxlab.build.render import render_template
-from vxlab.features.common import INTERFACES, SYSCTL_PATH
 from vxlab import features
+from vxlab.build import cloud_init
+from vxlab.build.render import render_template
 from vxlab.features import packages_of
 from vxlab.features.spec import Machine, RenderedFile, Role, Step
+from vxlab.model.lab import Lab, Tenant
+from vxlab.model.naming import stack_label
 from vxlab.model.topology import host_dir, host_ports, host_switch_path, host_sysctl_path, ssh_forwards
+
 
 @dataclass(frozen=True)
 class VmPlan:

@@ -7,21 +7,20 @@ StrictUndefined turns any missing value into an error instead of an empty string
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 
-from vxlab.model.lab import Lab, Tenant, mac_for_tap
-from vxlab.model.mtu import UPSTREAM_MTU, router_nic_mtu, tap_mtu, tunnel_remote
-from vxlab.model.naming import stack_label
 from vxlab.features import files_of
 from vxlab.features.spec import Machine, RenderedFile, Role
+from vxlab.model.lab import Lab, Tenant
+from vxlab.model.mtu import UPSTREAM_MTU, router_nic_mtu, tunnel_remote
+from vxlab.model.naming import stack_label
 
 FILES_DIR = Path(__file__).resolve().parents[2] / "files"
+
 
 @cache
 def _env() -> jinja2.Environment:
@@ -38,10 +37,6 @@ def _env() -> jinja2.Environment:
 
 def render_template(name: str, **context: Any) -> str:
     return _env().get_template(name).render(context)
-
-
-
-
 
 
 def _tenant_view(lab: Lab, color: str, t: Tenant) -> dict[str, Any]:
