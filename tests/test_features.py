@@ -10,11 +10,12 @@ import pytest
 
 from tests.conftest import PROJECT
 from vxlab import features
+from vxlab.base.errors import ConfigError
 from vxlab.build.provision import vm_steps
 from vxlab.build.render import FILES_DIR, render_lab
 from vxlab.features import FEATURES, REGISTRY, checkers, files_of, packages_of, services_of
 from vxlab.features.common import SYSCTL
-from vxlab.features.spec import Feature, FileSpec
+from vxlab.features.spec import Feature, FileSpec, RuleContext
 from vxlab.live.drift import expected_state
 from vxlab.validate.load import load_lab
 
@@ -121,3 +122,14 @@ def test_a_registered_feature_s_service_is_watched_for_drift() -> None:
 @pytest.mark.usefixtures("with_example")
 def test_a_registered_feature_s_checker_is_found() -> None:
     assert checkers()["example"] is SYSCTL
+
+
+def _refuse_every_lab(r: RuleContext) -> None:
+    r.fail((("segment", "mtu"),), "refused by the example feature", "unregister it")
+
+
+def test_a_registered_feature_s_rules_judge_the_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    strict = Feature("strict", "a feature with a rule", (), rules=_refuse_every_lab)
+    monkeypatch.setattr(features, "REGISTRY", (*REGISTRY, strict))
+    with pytest.raises(ConfigError, match="refused by the example feature"):
+        load_lab(PROJECT, "dev")

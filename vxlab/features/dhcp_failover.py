@@ -3,10 +3,21 @@ and the client containers that lease from it."""
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from typing import Any
 
 from vxlab.features.common import IFUPDOWN, INTERFACES, SHELL_VARS
-from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, Sandbox, result
+from vxlab.features.spec import (
+    Checker,
+    ConfigPath,
+    Feature,
+    FileSpec,
+    Machine,
+    RenderedFile,
+    RuleContext,
+    Sandbox,
+    result,
+)
 from vxlab.model.lab import Lab, Tenant
 
 DHCPD_CONF = "/etc/dhcp/dhcpd.conf"
@@ -34,6 +45,56 @@ def check_dhcpd(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bo
     return result(run.run(["dhcpd", "-4", "-t", "-q", "-cf", str(conf), "-lf", str(leases)]))
 
 
+def rules(r: RuleContext) -> None:
+    """One primary and one secondary on two ports, sane lease times, a range of free host addresses."""
+    lab = r.lab
+    failover = lab.dhcp.failover
+    if failover.primary_port == failover.secondary_port:
+        r.fail(
+            (("dhcp", "failover", "primary_port"), ("dhcp", "failover", "secondary_port")),
+            f"both failover peers use port {failover.primary_port}",
+            "use two different ports (the seed uses 519 and 520)",
+        )
+    roles = sorted(t.dhcp_server.role for t in lab.tenants.values())
+    if roles != ["primary", "secondary"]:
+        r.fail(
+            (("tenants", "blue", "dhcp_server", "role"), ("tenants", "green", "dhcp_server", "role")),
+            f"the DHCP servers' roles are {roles}",
+            "make one DHCP server primary and the other secondary",
+        )
+    if lab.dhcp.max_lease_time < lab.dhcp.default_lease_time:
+        r.fail(
+            (("dhcp", "max_lease_time"),), "shorter than default_lease_time", "set max_lease_time >= default_lease_time"
+        )
+    _range(r)
+
+
+def _range(r: RuleContext) -> None:
+    lab = r.lab
+    seg4 = lab.segment.ipv4
+    start, end = lab.dhcp.range_start, lab.dhcp.range_end
+    usable = [a for a in (start, end) if a not in seg4 or a in (seg4.network_address, seg4.broadcast_address)]
+    if usable:
+        r.fail(
+            (("dhcp", "range_start"), ("dhcp", "range_end")),
+            f"the DHCP range {start}-{end} is not inside the usable hosts of {seg4}",
+            f"choose a range between {seg4.network_address + 1} and {seg4.broadcast_address - 1}",
+        )
+    if start > end:
+        r.fail((("dhcp", "range_end"),), f"range_end {end} is before range_start {start}", "swap them")
+    fixed: list[tuple[ConfigPath, IPv4Address]] = [(("vrrp", "vip4"), lab.vrrp.vip4.ip)]
+    for color, t in lab.tenants.items():
+        fixed.append((("tenants", color, "svi_ipv4"), t.svi_ipv4.ip))
+        fixed.append((("tenants", color, "dhcp_server", "ipv4"), t.dhcp_server.ipv4.ip))
+    for path, address in fixed:
+        if start <= address <= end:
+            r.fail(
+                (path,),
+                f"{address} lies inside the DHCP range {start}-{end}",
+                "move the address out of the range or shrink the range",
+            )
+
+
 FEATURE = Feature(
     name="dhcp-failover",
     title="an ISC DHCP failover pair in the two DHCP containers, and their clients",
@@ -50,4 +111,5 @@ FEATURE = Feature(
         "shell-vars": SHELL_VARS,
         "dhcpd": Checker("dhcpd -t", check_dhcpd, ("dhcpd",), debian=("isc-dhcp-server",)),
     },
+    rules=rules,
 )

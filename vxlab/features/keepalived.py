@@ -5,16 +5,28 @@ the state where the drills and checks read it."""
 from __future__ import annotations
 
 import signal
+from ipaddress import IPv6Network
 from pathlib import Path
 from typing import Any
 
 from vxlab.features.common import SCRIPT
-from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, Sandbox, output, result
+from vxlab.features.spec import (
+    Checker,
+    Feature,
+    FileSpec,
+    Machine,
+    RenderedFile,
+    RuleContext,
+    Sandbox,
+    output,
+    result,
+)
 from vxlab.model.lab import Lab, Tenant
 
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 KEEPALIVED_NOTIFY = "/usr/local/bin/keepalived_notify.sh"
 KEEPALIVED_TMPFILES = "/etc/tmpfiles.d/vxlab-keepalived.conf"
+LINK_LOCAL = IPv6Network("fe80::/10")
 # keepalived's names for the checks: its log names them, and the drill reads that log.
 TRACK_SCRIPTS = {4: "keepalived_check_ipv4", 6: "keepalived_check_ipv6"}
 KEEPALIVED_STATUS = "/run/keepalived_status"
@@ -95,6 +107,30 @@ def check_tmpfiles(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple
     return result(run.run(["systemd-tmpfiles", "--create", f"--root={root}", str(conf)]))
 
 
+def rules(r: RuleContext) -> None:
+    """Two VRRP instances, two priorities, and VIPs where VRRPv3 wants them."""
+    lab = r.lab
+    if lab.vrrp.vrid4 == lab.vrrp.vrid6:
+        r.fail(
+            (("vrrp", "vrid4"), ("vrrp", "vrid6")),
+            f"the IPv4 and IPv6 VRRP instances share VRID {lab.vrrp.vrid4}",
+            "give the IPv6 instance another VRID",
+        )
+    if lab.tenants["blue"].vrrp_priority == lab.tenants["green"].vrrp_priority:
+        r.fail(
+            (("tenants", "blue", "vrrp_priority"), ("tenants", "green", "vrrp_priority")),
+            f"both tenants have VRRP priority {lab.tenants['blue'].vrrp_priority}",
+            "give the tenant that should be master the higher priority",
+        )
+    r.inside(("vrrp", "vip4"), lab.vrrp.vip4, lab.segment.ipv4, ("segment", "ipv4"))
+    if lab.vrrp.vip6.ip not in LINK_LOCAL:
+        r.fail(
+            (("vrrp", "vip6"),),
+            f"{lab.vrrp.vip6.ip} is not link-local",
+            "use a link-local address (fe80::/10): VRRPv3 needs the IPv6 VIP to be link-local",
+        )
+
+
 FEATURE = Feature(
     name="keepalived",
     title="gateway resiliency: keepalived VRRPv3 IPv4 and IPv6 VIPs with track scripts",
@@ -128,4 +164,5 @@ FEATURE = Feature(
         "script": SCRIPT,
         "tmpfiles": Checker("systemd-tmpfiles --create --root", check_tmpfiles, ("systemd-tmpfiles",)),
     },
+    rules=rules,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, Sandbox, result
+from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, RuleContext, Sandbox, result
 from vxlab.model.lab import Lab
 
 RADVD_CONF = "/etc/radvd.conf"
@@ -11,6 +11,23 @@ RADVD_CONF = "/etc/radvd.conf"
 def check_radvd(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
     path = run.put("radvd.conf", f.content)
     return result(run.run(["radvd", "--configtest", "--config", str(path)]))
+
+
+def rules(r: RuleContext) -> None:
+    """radvd advertises the segment's prefix from the VRRP IPv6 VIP, so clients follow the VIP."""
+    lab = r.lab
+    if lab.radvd.ra_source != lab.vrrp.vip6.ip:
+        r.fail(
+            (("radvd", "ra_source"),),
+            f"{lab.radvd.ra_source} is not the VRRP IPv6 VIP {lab.vrrp.vip6.ip}",
+            f"set it to {lab.vrrp.vip6.ip} so clients follow the VIP",
+        )
+    if lab.radvd.prefix != lab.segment.ipv6:
+        r.fail(
+            (("radvd", "prefix"),),
+            f"{lab.radvd.prefix} is not the segment prefix {lab.segment.ipv6}",
+            f"set it to {lab.segment.ipv6}",
+        )
 
 
 FEATURE = Feature(
@@ -25,4 +42,5 @@ FEATURE = Feature(
     packages={"tenant": ("radvd",)},
     services={"tenant": {"radvd": RADVD_CONF}},
     checkers={"radvd": Checker("radvd --configtest", check_radvd, ("radvd",), debian=("radvd",))},
+    rules=rules,
 )

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 from vxlab.model.lab import Lab, Tenant
 
@@ -101,6 +101,20 @@ class Check:
     retry_pause_s: float = field(default=0.0, kw_only=True)
 
 
+ConfigPath = tuple[str, ...]
+
+
+class RuleContext(Protocol):
+    """What a feature's lab rules see (vxlab.validate.rules runs them): the model, and how to
+    refuse it naming the key the stack file states."""
+
+    lab: Lab
+
+    def fail(self, paths: tuple[ConfigPath, ...], problem: str, fix: str) -> NoReturn: ...
+
+    def inside(self, path: ConfigPath, iface: Any, net: Any, net_path: ConfigPath) -> None: ...
+
+
 CheckFunction = Callable[[Sandbox, RenderedFile, Machine, Lab], tuple[bool, str]]
 
 
@@ -158,3 +172,5 @@ class Feature:
     steps: Callable[[Lab, Machine], list[Step]] | None = None
     # What `vxlab check` verifies of it on a running lab, beyond the seed's section 7.
     checks: Callable[[Lab], list[Check]] | None = None
+    # Its lab rules: what the schema cannot see of its settings (run after the core's numbers).
+    rules: Callable[[RuleContext], None] | None = None

@@ -11,8 +11,9 @@ import binascii
 import re
 from collections.abc import Iterator, Mapping
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
-from typing import Any
+from typing import Any, NoReturn
 
+from vxlab import features
 from vxlab.base import hosts
 from vxlab.base.errors import ConfigError, config_key
 from vxlab.base.sshkey import openssh_refuses
@@ -155,7 +156,7 @@ class _Rules:
                 return config_key(path)
         return config_key(paths[-1])
 
-    def fail(self, paths: tuple[Path, ...], problem: str, fix: str) -> None:
+    def fail(self, paths: tuple[Path, ...], problem: str, fix: str) -> NoReturn:
         raise ConfigError(self.blame(*paths), problem, fix)
 
     # -- every address the lab assigns, with the key that sets it -----------------------
@@ -461,38 +462,6 @@ class _Rules:
                 "direct boot needs both a kernel and an initrd",
                 "set both images.kernel and images.initrd, or neither",
             )
-        if lab.vrrp.vrid4 == lab.vrrp.vrid6:
-            self.fail(
-                (("vrrp", "vrid4"), ("vrrp", "vrid6")),
-                f"the IPv4 and IPv6 VRRP instances share VRID {lab.vrrp.vrid4}",
-                "give the IPv6 instance another VRID",
-            )
-        if lab.tenants["blue"].vrrp_priority == lab.tenants["green"].vrrp_priority:
-            self.fail(
-                (("tenants", "blue", "vrrp_priority"), ("tenants", "green", "vrrp_priority")),
-                f"both tenants have VRRP priority {lab.tenants['blue'].vrrp_priority}",
-                "give the tenant that should be master the higher priority",
-            )
-        failover = lab.dhcp.failover
-        if failover.primary_port == failover.secondary_port:
-            self.fail(
-                (("dhcp", "failover", "primary_port"), ("dhcp", "failover", "secondary_port")),
-                f"both failover peers use port {failover.primary_port}",
-                "use two different ports (the seed uses 519 and 520)",
-            )
-        roles = sorted(t.dhcp_server.role for t in lab.tenants.values())
-        if roles != ["primary", "secondary"]:
-            self.fail(
-                (("tenants", "blue", "dhcp_server", "role"), ("tenants", "green", "dhcp_server", "role")),
-                f"the DHCP servers' roles are {roles}",
-                "make one DHCP server primary and the other secondary",
-            )
-        if lab.dhcp.max_lease_time < lab.dhcp.default_lease_time:
-            self.fail(
-                (("dhcp", "max_lease_time"),),
-                "shorter than default_lease_time",
-                "set max_lease_time >= default_lease_time",
-            )
         if lab.segment.mtu > max_overlay_mtu(lab):
             overhead = vxlan_overhead(underlay_version(lab))
             self.fail(
@@ -507,8 +476,8 @@ class _Rules:
         lab = self.lab
         up4 = lab.upstream.host_ipv4.network
         up6 = lab.upstream.host_ipv6.network
-        self._inside(("router", "upstream_ipv4"), lab.router.upstream_ipv4, up4, ("upstream", "host_ipv4"))
-        self._inside(("router", "upstream_ipv6"), lab.router.upstream_ipv6, up6, ("upstream", "host_ipv6"))
+        self.inside(("router", "upstream_ipv4"), lab.router.upstream_ipv4, up4, ("upstream", "host_ipv4"))
+        self.inside(("router", "upstream_ipv6"), lab.router.upstream_ipv6, up6, ("upstream", "host_ipv6"))
         if IPv4Interface(f"{lab.upstream.gateway4}/{up4.prefixlen}").network != up4:
             self.fail(
                 (("upstream", "gateway4"),), f"{lab.upstream.gateway4} is outside {up4}", f"use an address inside {up4}"
@@ -519,57 +488,14 @@ class _Rules:
             self.fail((("segment", "ipv6"),), f"{seg6} is not a /64", "use a /64 prefix (SLAAC needs it)")
         for color, t in lab.tenants.items():
             base: Path = ("tenants", color)
-            self._inside((*base, "tenant_ipv4"), t.tenant_ipv4, t.router_ipv4.network, (*base, "router_ipv4"))
-            self._inside((*base, "tenant_ipv6"), t.tenant_ipv6, t.router_ipv6.network, (*base, "router_ipv6"))
+            self.inside((*base, "tenant_ipv4"), t.tenant_ipv4, t.router_ipv4.network, (*base, "router_ipv4"))
+            self.inside((*base, "tenant_ipv6"), t.tenant_ipv6, t.router_ipv6.network, (*base, "router_ipv6"))
             self._link_local((*base, "router_ll"), t.router_ll.ip)
             self._link_local((*base, "svi_ll"), t.svi_ll.ip)
-            self._inside((*base, "svi_ipv4"), t.svi_ipv4, seg4, ("segment", "ipv4"))
-            self._inside((*base, "svi_ipv6"), t.svi_ipv6, seg6, ("segment", "ipv6"))
-            self._inside((*base, "dhcp_server", "ipv4"), t.dhcp_server.ipv4, seg4, ("segment", "ipv4"))
-        self._inside(("vrrp", "vip4"), lab.vrrp.vip4, seg4, ("segment", "ipv4"))
-        if lab.vrrp.vip6.ip not in LINK_LOCAL:
-            self.fail(
-                (("vrrp", "vip6"),),
-                f"{lab.vrrp.vip6.ip} is not link-local",
-                "use a link-local address (fe80::/10): VRRPv3 needs the IPv6 VIP to be link-local",
-            )
-        if lab.radvd.ra_source != lab.vrrp.vip6.ip:
-            self.fail(
-                (("radvd", "ra_source"),),
-                f"{lab.radvd.ra_source} is not the VRRP IPv6 VIP {lab.vrrp.vip6.ip}",
-                f"set it to {lab.vrrp.vip6.ip} so clients follow the VIP",
-            )
-        if lab.radvd.prefix != seg6:
-            self.fail(
-                (("radvd", "prefix"),), f"{lab.radvd.prefix} is not the segment prefix {seg6}", f"set it to {seg6}"
-            )
-        self._dhcp_range()
+            self.inside((*base, "svi_ipv4"), t.svi_ipv4, seg4, ("segment", "ipv4"))
+            self.inside((*base, "svi_ipv6"), t.svi_ipv6, seg6, ("segment", "ipv6"))
+            self.inside((*base, "dhcp_server", "ipv4"), t.dhcp_server.ipv4, seg4, ("segment", "ipv4"))
         self._distinct_subnets()
-
-    def _dhcp_range(self) -> None:
-        lab = self.lab
-        seg4 = lab.segment.ipv4
-        start, end = lab.dhcp.range_start, lab.dhcp.range_end
-        usable = [a for a in (start, end) if a not in seg4 or a in (seg4.network_address, seg4.broadcast_address)]
-        if usable:
-            self.fail(
-                (("dhcp", "range_start"), ("dhcp", "range_end")),
-                f"the DHCP range {start}-{end} is not inside the usable hosts of {seg4}",
-                f"choose a range between {seg4.network_address + 1} and {seg4.broadcast_address - 1}",
-            )
-        if start > end:
-            self.fail((("dhcp", "range_end"),), f"range_end {end} is before range_start {start}", "swap them")
-        fixed: list[tuple[Path, IPv4Address]] = [(("vrrp", "vip4"), lab.vrrp.vip4.ip)]
-        for color, t in lab.tenants.items():
-            fixed.append((("tenants", color, "svi_ipv4"), t.svi_ipv4.ip))
-            fixed.append((("tenants", color, "dhcp_server", "ipv4"), t.dhcp_server.ipv4.ip))
-        for path, address in fixed:
-            if start <= address <= end:
-                self.fail(
-                    (path,),
-                    f"{address} lies inside the DHCP range {start}-{end}",
-                    "move the address out of the range or shrink the range",
-                )
 
     def _distinct_subnets(self) -> None:
         nets = self._subnets()
@@ -608,7 +534,7 @@ class _Rules:
                     "point the gateway at the upstream router, not at a lab address",
                 )
 
-    def _inside(self, path: Path, iface: IPv4Interface | IPv6Interface, net: Any, net_path: Path) -> None:
+    def inside(self, path: Path, iface: IPv4Interface | IPv6Interface, net: Any, net_path: Path) -> None:
         if iface.ip not in net or iface.network != net:
             self.fail(
                 (path,),
@@ -709,5 +635,8 @@ def check_lab(lab: Lab, explicit: Mapping[str, Any] | None = None) -> None:
     rules.values()
     rules.names()
     rules.numbers()
+    for feature in features.REGISTRY:
+        if feature.rules:
+            feature.rules(rules)
     rules.subnets()
     rules.addresses()
