@@ -222,3 +222,31 @@ def test_a_file_left_in_an_owned_folder_is_not_kept_as_an_original(tmp_path: Pat
     run(step.create, step.stdin)
     run(step.delete)
     assert not group.exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ([("a", ()), ("b", ("a",))], ["a", "b"]),
+        ([("b", ("a",)), ("a", ())], ["a", "b"]),
+        ([("c", ("a", "b")), ("b", ("a",)), ("a", ())], ["a", "b", "c"]),
+        ([("x", ()), ("z", ("y",)), ("y", ())], ["x", "y", "z"]),
+    ],
+    ids=["in-order", "one-late", "chain", "stable-otherwise"],
+)
+def test_steps_are_placed_after_what_they_wait_for(
+    given: list[tuple[str, tuple[str, ...]]], expected: list[str]
+) -> None:
+    from vxlab.build.provision import in_order
+    from vxlab.features.spec import Step
+
+    steps = [Step(name=n, create="true", delete="true", after=after) for n, after in given]
+    assert [s.name for s in in_order(steps)] == expected
+
+
+def test_a_step_waiting_for_a_step_nobody_makes_is_refused() -> None:
+    from vxlab.build.provision import in_order
+    from vxlab.features.spec import Step
+
+    with pytest.raises(ValueError, match="no feature makes"):
+        in_order([Step(name="a", create="true", delete="true", after=("ghost",))])
