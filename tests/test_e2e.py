@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PROJECT
-from vxlab.engine.e2e import Failed, Report, leftovers, run, scratch_project, touched, without_secrets
+from vxlab.engine.e2e import Failed, Report, drill, leftovers, run, scratch_project, touched, without_secrets
 from vxlab.validate.load import load_lab
 
 
@@ -85,3 +87,55 @@ def test_a_failed_command_says_its_log_s_last_lines(tmp_path: Path) -> None:
 def test_a_command_runs_with_the_run_s_environment(tmp_path: Path) -> None:
     done = run(["sh", "-c", "echo $VXLAB_E2E_PROBE"], env={"VXLAB_E2E_PROBE": "seen"})
     assert done.stdout == "seen\n" and "VXLAB_E2E_PROBE" not in os.environ
+
+
+SUMMARY = {
+    "probe-cut": {
+        "figures": {
+            k: {"median": v}
+            for k, v in {"failover_s": 4.0, "outage_ipv4_s": 0.1, "outage_ipv6_s": 0.1, "failback_s": 6.0}.items()
+        },
+        "failover_bound_s": 9.14,
+        "failback_bound_s": 10.14,
+        "failed_runs": 0,
+    }
+}
+
+
+class FakeScratch:
+    """What `drill` needs of a scratch project: its folder, key, and a `vxlab` verb that answers."""
+
+    def __init__(self, folder: Path, code: int) -> None:
+        self.dir, self.key, self.code = folder, folder / "key", code
+        self.asked: tuple[str, ...] = ()
+
+    def verb(self, *args: str, stack: str | None = None, stderr_log: Path) -> subprocess.CompletedProcess[str]:
+        self.asked = args
+        stderr_log.write_text("progress\n")
+        return subprocess.CompletedProcess(list(args), self.code, json.dumps({"summary": SUMMARY}) + "\n", None)
+
+
+def test_a_drill_s_scenarios_go_to_the_report(tmp_path: Path) -> None:
+    report = Report(tmp_path / "report.txt", "run")
+    drill(FakeScratch(tmp_path, 0), report, "ci", "vxlab drill", ["probe-cut"], prefix="ci ")  # type: ignore[arg-type]
+    assert "run: drill: ci probe-cut: VIP move 4.0 s (bound 9.14)" in (tmp_path / "report.txt").read_text()
+
+
+def test_a_drill_asks_for_each_scenario_with_the_run_s_key(tmp_path: Path) -> None:
+    scratch = FakeScratch(tmp_path, 0)
+    drill(scratch, Report(tmp_path / "r", "run"), "ci", "d", ["probe-cut", "link-down"], "--known-hosts", "k")  # type: ignore[arg-type]
+    assert scratch.asked == (
+        "drill",
+        "--key",
+        str(tmp_path / "key"),
+        "--known-hosts",
+        "k",
+        "--scenario=probe-cut",
+        "--scenario=link-down",
+        "--json",
+    )
+
+
+def test_a_failed_drill_fails_the_run(tmp_path: Path) -> None:
+    with pytest.raises(Failed, match="a drill scenario of ci failed"):
+        drill(FakeScratch(tmp_path, 1), Report(tmp_path / "r", "run"), "ci", "d", ["probe-cut"])  # type: ignore[arg-type]

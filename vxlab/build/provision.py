@@ -185,11 +185,11 @@ def vm_steps(lab: Lab, machine: Machine) -> list[Step]:
     and its own steps, in registry order; `after` orders them on the machine."""
     steps = [booted_step(), packages_step(machine.role)]
     for feature in features.REGISTRY:
-        specs = [spec for spec in feature.files if spec.role == machine.role]
-        for spec in specs:
-            steps.append(file_step(machine.file(spec.path_for(lab)), spec.reload, after=spec.after))
-        if feature.steps and specs:
-            steps.extend(feature.steps(lab, machine))
+        for spec in feature.files:
+            if spec.role == machine.role:
+                steps.append(file_step(machine.file(spec.path_for(lab)), spec.reload, after=spec.after))
+        if make := feature.steps.get(machine.role):
+            steps.extend(make(lab, machine))
     return in_order(steps)
 
 

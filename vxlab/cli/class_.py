@@ -56,11 +56,8 @@ def _add_state(project: Path, rows: list[StackRow]) -> str:
     for row in rows:
         if row.stack in found:
             state = found[row.stack]
-            outputs = state["outputs"]
-            row.deployed = {
-                **state,
-                "outputs": {k: outputs.get(k) for k in ("vips", "handout", "diagram", "vni") if k in outputs},
-            }
+            shown = {k: state["outputs"][k] for k in SHOWN_OUTPUTS if k in state["outputs"]}
+            row.deployed = {**state, "outputs": shown}
     return ""
 
 

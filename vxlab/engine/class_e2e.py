@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from vxlab.engine.e2e import Failed, Report, Scratch, drill_lines, host_down, host_ready, leftovers, residue, run, tail
+from vxlab.engine.e2e import Failed, Report, Scratch, drill, host_down, host_ready, leftovers, residue, run, tail
 from vxlab.model.lab import Lab
 from vxlab.validate.load import load_lab
 
@@ -138,8 +138,17 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
 
     # Each group drilled while the other runs (lab-e2e drills every scenario on ci alone);
     # link-down on ci2 drives its host switch over SSH.
-    _drill(s, report, LOCAL, "the other group running", "probe-cut", "link-down")
-    _drill(s, report, REMOTE, "the other group running", "link-down")
+    drill(
+        s,
+        report,
+        LOCAL,
+        f"drill {LOCAL}: probe-cut link-down (the other group running)",
+        ("probe-cut", "link-down"),
+        prefix=f"{LOCAL} ",
+    )
+    drill(
+        s, report, REMOTE, f"drill {REMOTE}: link-down (the other group running)", ("link-down",), prefix=f"{REMOTE} "
+    )
     with report.timed(f"drift {REMOTE} (host files over SSH)"):
         s.vxlab("drift", *key, stack=REMOTE, log=d / f"drift-{REMOTE}.txt")
     report.say(f"drift {REMOTE}: {tail(d / f'drift-{REMOTE}.txt', 1)}")
@@ -161,7 +170,14 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     # group's five idle guests taking most of a core, the reboot outlasted that bound (measured
     # 2026-11-27: no fail-back within 250 s; alone 61 s). So ci2's master crashes once ci is gone;
     # `virsh destroy`/`start` still go to the hypervisor over SSH.
-    _drill(s, report, REMOTE, "alone, virsh over SSH", "master-crash")
+    drill(
+        s,
+        report,
+        REMOTE,
+        f"drill {REMOTE}: master-crash (alone, virsh over SSH)",
+        ("master-crash",),
+        prefix=f"{REMOTE} ",
+    )
     with report.timed(f"class destroy {REMOTE}"):
         s.vxlab("class", "destroy", "--stacks", REMOTE, *key, log=d / f"destroy-{REMOTE}.txt")
 
@@ -171,15 +187,6 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     report.say("no residue after both destroys")
 
 
-def _drill(s: Scratch, report: Report, stack: str, label: str, *scenarios: str) -> None:
-    out, log = s.dir / f"drill-{stack}.json", s.dir / f"drill-{stack}.log"
-    with report.timed(f"drill {stack}: {' '.join(scenarios)} ({label})"):
-        drilled = s.verb(
-            "drill", "--key", str(s.key), *(f"--scenario={n}" for n in scenarios), "--json", stack=stack, stderr_log=log
-        )
-    out.write_text(drilled.stdout)
-    if drilled.returncode != 0:
-        print(drilled.stdout, tail(log), sep="\n")
-        raise Failed(f"a drill scenario of {stack} failed")
-    for line in drill_lines(out, f"{stack} "):
-        report.say(f"drill: {line}")
+def _drill(s: Scratch, report: Report, stack: str, situation: str, *scenarios: str) -> None:
+    label = f"drill {stack}: {' '.join(scenarios)} ({situation})"
+    drill(s, report, stack, label, scenarios, prefix=f"{stack} ")

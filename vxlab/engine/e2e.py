@@ -5,7 +5,6 @@ destroyed lab must not leave, every name taken from the model."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from typing import Any
 
 from vxlab.build.provision import seed_folder
 from vxlab.engine import automation
+from vxlab.live.drill_report import summary_lines_of
 from vxlab.model.lab import Lab
 from vxlab.model.naming import stack_label
 from vxlab.model.topology import host_dir, host_ports
@@ -162,7 +162,12 @@ class Scratch:
         os.environ.update(self.env)  # the verbs, the scripts and the Automation API all read them
 
     def pulumi(
-        self, *args: str, stack: str | None = None, log: Path | None = None, check: bool = True
+        self,
+        *args: str,
+        stack: str | None = None,
+        log: Path | None = None,
+        check: bool = True,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         stack_args = ["--stack", stack] if stack else []
         return run(
@@ -170,24 +175,24 @@ class Scratch:
             log=log,
             cwd=self.project,
             check=check,
+            stdin=stdin,
         )
+
+    def _verb(self, args: Sequence[str], stack: str | None) -> list[str]:
+        stack_args = ["--stack", stack] if stack else []
+        return [str(self.root / "venv" / "bin" / "vxlab"), *args, *stack_args, "--project", str(self.project)]
 
     def vxlab(
         self, *args: str, stack: str | None = None, log: Path | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        stack_args = ["--stack", stack] if stack else []
-        return run(
-            [str(self.root / "venv" / "bin" / "vxlab"), *args, *stack_args, "--project", str(self.project)],
-            log=log,
-            check=check,
-        )
+        return run(self._verb(args, stack), log=log, check=check)
 
     def verb(self, *args: str, stack: str | None = None, stderr_log: Path) -> subprocess.CompletedProcess[str]:
         """A `vxlab` verb whose stdout is its result (JSON) and whose progress goes to a file."""
-        stack_args = ["--stack", stack] if stack else []
-        command = [str(self.root / "venv" / "bin" / "vxlab"), *args, *stack_args, "--project", str(self.project)]
         with stderr_log.open("w") as progress:
-            return subprocess.run(command, stdout=subprocess.PIPE, stderr=progress, text=True, check=False)
+            return subprocess.run(
+                self._verb(args, stack), stdout=subprocess.PIPE, stderr=progress, text=True, check=False
+            )
 
     def new_stack(self, stack: str) -> None:
         """The stack made in the scratch project, with the run's key as the lab's."""
@@ -196,20 +201,7 @@ class Scratch:
     def set_private_key(self, stack: str) -> None:
         """The stack made with the run's key as its secret, nothing else changed."""
         self.pulumi("stack", "select", "--create", stack)
-        run(
-            [
-                str(self.root / "scripts" / "pulumi"),
-                "config",
-                "set",
-                "--secret",
-                "--stack",
-                stack,
-                "vxlab:ssh_private_key",
-                "--non-interactive",
-            ],
-            cwd=self.project,
-            stdin=self.key.read_text(),
-        )
+        self.pulumi("config", "set", "--secret", "vxlab:ssh_private_key", stack=stack, stdin=self.key.read_text())
 
     def outputs(self, stack: str) -> dict[str, Any]:
         """The stack's outputs, read through the Automation API."""
@@ -268,8 +260,8 @@ def residue(labs: Sequence[Lab]) -> list[str]:
     found: list[str] = []
     domains = set(_lines(["virsh", "list", "--all", "--name"]))
     links = " ".join(_lines(["ip", "-o", "link", "show"]))
-    for lab in labs:
-        left = leftovers(lab)
+    traces = [leftovers(lab) for lab in labs]
+    for left in traces:
         found += sorted(domains & set(left.domains))
         found += [
             f"port {p}"
@@ -282,9 +274,8 @@ def residue(labs: Sequence[Lab]) -> list[str]:
             found.append(f"netns {left.netns}")
         found += [f for f in left.folders if Path(f).exists()]
         found += [f"relay {p}" for p in _lines(["pgrep", "-af", f"socat .*{left.label}"])]
-    pools = {leftovers(lab).pool: leftovers(lab).master for lab in labs}
-    for pool, master in pools.items():
-        volumes = [v.split()[0] for v in _lines(["virsh", "vol-list", pool])[2:] if v.strip()]
+    for pool, master in {left.pool: left.master for left in traces}.items():
+        volumes = [v.split()[0] for v in _lines(["virsh", "vol-list", pool])[2:]]
         found += [f"volume {v}" for v in volumes if v != master]
     return found
 
@@ -294,9 +285,26 @@ def _lines(command: list[str]) -> list[str]:
     return [line for line in done.stdout.splitlines() if line.strip()]
 
 
-def drill_lines(drill_json: Path, label: str = "") -> list[str]:
-    """A `vxlab drill --json` output's summary, a line per scenario."""
-    from vxlab.live.drill_report import summary_lines
-
-    with drill_json.open() as f:
-        return summary_lines(json.loads(f.readline())["summary"], label)
+def drill(
+    s: Scratch, report: Report, stack: str, label: str, scenarios: Sequence[str], *options: str, prefix: str = ""
+) -> None:
+    """`vxlab drill` of these scenarios on the stack: its JSON in DIR/drill-STACK.json, its
+    progress in DIR/drill-STACK.log, a line per scenario (after `prefix`) into the report."""
+    out, log = s.dir / f"drill-{stack}.json", s.dir / f"drill-{stack}.log"
+    with report.timed(label):
+        drilled = s.verb(
+            "drill",
+            "--key",
+            str(s.key),
+            *options,
+            *(f"--scenario={n}" for n in scenarios),
+            "--json",
+            stack=stack,
+            stderr_log=log,
+        )
+    out.write_text(drilled.stdout)
+    if drilled.returncode != 0:
+        print(drilled.stdout, tail(log), sep="\n")
+        raise Failed(f"a drill scenario of {stack} failed")
+    for line in summary_lines_of(out, prefix):
+        report.say(f"drill: {line}")

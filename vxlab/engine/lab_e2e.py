@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from vxlab.build.provision import seed_folder
-from vxlab.engine.e2e import Failed, Report, Scratch, drill_lines, host_down, host_ready, residue, run, tail, touched
+from vxlab.engine.e2e import Failed, Report, Scratch, drill, host_down, host_ready, residue, run, tail, touched
 from vxlab.features.keepalived import KEEPALIVED_CONF
 from vxlab.live.remote import LabShell
 from vxlab.model.lab import Lab
@@ -96,16 +96,7 @@ def _steps(s: Scratch, lab: Lab, report: Report) -> None:
         f"collisions {row['collisions'] or 'none'}"
     )
 
-    with report.timed("vxlab drill"):
-        drilled = s.verb(
-            "drill", *keys, *(f"--scenario={n}" for n in SCENARIOS), "--json", stack=STACK, stderr_log=d / "drill.log"
-        )
-    (d / "drill.json").write_text(drilled.stdout)
-    if drilled.returncode != 0:
-        print(drilled.stdout, tail(d / "drill.log"), sep="\n")
-        raise Failed("a drill scenario failed")
-    for line in drill_lines(d / "drill.json"):
-        report.say(f"drill: {line}")
+    drill(s, report, STACK, "vxlab drill", SCENARIOS, "--known-hosts", str(d / "known_hosts"))
 
     with report.timed("second preview"):
         P("preview", "--diff", "--expect-no-changes", stack=STACK, log=d / "preview-again.log")
@@ -161,7 +152,7 @@ def _steps(s: Scratch, lab: Lab, report: Report) -> None:
         # command that repairs it; that command run; nothing again.
         with report.timed("vxlab drift"):
             s.vxlab("drift", *keys, stack=STACK, log=d / "drift-clean.txt")
-        report.say(f"drift on an untouched lab: {(d / 'drift-clean.txt').read_text().strip().splitlines()[-1]}")
+        report.say(f"drift on an untouched lab: {tail(d / 'drift-clean.txt', 1)}")
         shell.vm(green.name, f"echo '# edited by hand' >> {KEEPALIVED_CONF}")
     found = s.vxlab("drift", *keys, "--json", stack=STACK, check=False)
     if found.returncode == 0:
@@ -177,7 +168,7 @@ def _steps(s: Scratch, lab: Lab, report: Report) -> None:
     with report.timed("repair (up --replace)"):
         P("up", "--yes", "--replace", urn.group(1), stack=STACK, log=d / "up-repair.log")
     s.vxlab("drift", *keys, stack=STACK, log=d / "drift-repaired.txt")
-    report.say(f"drift after the repair: {(d / 'drift-repaired.txt').read_text().strip().splitlines()[-1]}")
+    report.say(f"drift after the repair: {tail(d / 'drift-repaired.txt', 1)}")
     with report.timed("vxlab check after drift"):
         s.vxlab("check", *keys, stack=STACK, log=d / "check-after-drift.txt")
     print((d / "check-after-drift.txt").read_text(), end="", flush=True)

@@ -5,6 +5,7 @@ iterates over `REGISTRY` and knows no feature by name."""
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 
 from vxlab.features.spec import Checker, Feature, FileSpec, Kind, Role
@@ -50,9 +51,7 @@ def checkers() -> dict[Kind, Checker]:
 
 def image_packages() -> tuple[str, ...]:
     """What the VM image must carry for every VM role (scripts/build-images)."""
-    return tuple(
-        sorted({p for feature in REGISTRY for role in ("router", "tenant") for p in feature.packages.get(role, ())})
-    )
+    return tuple(sorted({*packages_of("router"), *packages_of("tenant")}))
 
 
 def checker_packages() -> tuple[str, ...]:
@@ -62,7 +61,5 @@ def checker_packages() -> tuple[str, ...]:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m vxlab.features image-packages|checker-packages`: for the shell scripts."""
-    import sys
-
     what = (argv if argv is not None else sys.argv[1:])[0]
     print(" ".join({"image-packages": image_packages, "checker-packages": checker_packages}[what]()))

@@ -5,7 +5,6 @@ the state where the drills and checks read it."""
 from __future__ import annotations
 
 import signal
-from ipaddress import IPv6Network
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from vxlab.model.lab import Lab, Tenant
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 KEEPALIVED_NOTIFY = "/usr/local/bin/keepalived_notify.sh"
 KEEPALIVED_TMPFILES = "/etc/tmpfiles.d/vxlab-keepalived.conf"
-LINK_LOCAL = IPv6Network("fe80::/10")
 # keepalived's names for the checks: its log names them, and the drill reads that log.
 TRACK_SCRIPTS = {4: "keepalived_check_ipv4", 6: "keepalived_check_ipv6"}
 KEEPALIVED_STATUS = "/run/keepalived_status"
@@ -123,7 +121,7 @@ def rules(r: RuleContext) -> None:
             "give the tenant that should be master the higher priority",
         )
     r.inside(("vrrp", "vip4"), lab.vrrp.vip4, lab.segment.ipv4, ("segment", "ipv4"))
-    if lab.vrrp.vip6.ip not in LINK_LOCAL:
+    if not lab.vrrp.vip6.ip.is_link_local:
         r.fail(
             (("vrrp", "vip6"),),
             f"{lab.vrrp.vip6.ip} is not link-local",

@@ -169,7 +169,7 @@ class Feature:
     services: Mapping[Role, Mapping[str, str]] = field(default_factory=dict)
     checkers: Mapping[Kind, Checker] = field(default_factory=dict)
     # Steps of a VM role that are not a file's (a wait), placed by their `after`.
-    steps: Callable[[Lab, Machine], list[Step]] | None = None
+    steps: Mapping[Role, Callable[[Lab, Machine], list[Step]]] = field(default_factory=dict)
     # What `vxlab check` verifies of it on a running lab, beyond the seed's section 7.
     checks: Callable[[Lab], list[Check]] | None = None
     # Its lab rules: what the schema cannot see of its settings (run after the core's numbers).

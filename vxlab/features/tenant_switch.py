@@ -35,5 +35,5 @@ FEATURE = Feature(
     ),
     packages={"tenant": ("ifupdown", "openvswitch-switch", "iputils-ping")},
     checkers={"ifupdown": IFUPDOWN, "sysctl": SYSCTL},
-    steps=_segment_steps,
+    steps={"tenant": _segment_steps},
 )

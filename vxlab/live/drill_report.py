@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -105,7 +106,7 @@ def summary_lines(summary: dict[str, Any], label: str = "") -> list[str]:
     return lines
 
 
-def print_summary(path: str, label: str = "") -> None:
-    """For the lab scripts: the lines of a `vxlab drill --json` output file (its first line)."""
-    with open(path, encoding="utf-8") as f:
-        print("\n".join(summary_lines(json.loads(f.readline())["summary"], label)))
+def summary_lines_of(path: Path, label: str = "") -> list[str]:
+    """The summary lines of a `vxlab drill --json` output file (its first line)."""
+    with path.open(encoding="utf-8") as f:
+        return summary_lines(json.loads(f.readline())["summary"], label)

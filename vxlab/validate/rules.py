@@ -22,7 +22,6 @@ from vxlab.model.mtu import max_overlay_mtu, underlay_version, vxlan_overhead
 
 Path = tuple[str, ...]
 
-LINK_LOCAL = IPv6Network("fe80::/10")
 SITE_LOCAL = IPv6Network("fec0::/10")
 THIS_NETWORK = IPv4Network("0.0.0.0/8")
 # iproute2's own table names (rt_tables): a tenant table named so would be the kernel's table.
@@ -545,7 +544,7 @@ class _Rules:
             self.fail((path,), f"{iface.ip} is the network or broadcast address of {net}", "use a host address")
 
     def _link_local(self, path: Path, addr: IPv6Address) -> None:
-        if addr not in LINK_LOCAL:
+        if not addr.is_link_local:
             self.fail((path,), f"{addr} is not link-local", "use an address in fe80::/10")
 
 
