@@ -64,7 +64,15 @@ for t in lab.tenants.values():
         TenantVM(
             t.name,
             TenantVMArgs(
-                lab, t, plans[t.name], machines, hypervisor, ssh(t.name), switch, [router.network], previous_vm=previous
+                lab,
+                t,
+                plans[t.name],
+                machines,
+                hypervisor,
+                ssh(t.name),
+                switch,
+                [router.network] if router.network else [],
+                previous_vm=previous,
             ),
         )
     )

@@ -15,6 +15,7 @@ from components.vm import LabVM, LabVMArgs
 from vxlab.build.provision import VmPlan, container_plans, lxd_steps, vm_steps
 from vxlab.features.spec import Machine
 from vxlab.model.lab import Lab, Tenant
+from vxlab.model.stages import builds
 from vxlab.model.topology import lxd_endpoint
 
 
@@ -41,14 +42,26 @@ class TenantVM(pulumi.ComponentResource):
             LabVMArgs(lab, args.plan, args.provider, after=[args.switch, *filter(None, [args.previous_vm])]),
             pulumi.ResourceOptions(parent=self),
         )
+        self.containers: dict[str, pulumi.Resource] = {}
+        if builds(lab, tenant.name):
+            self._configure(name, args)
+        self.register_outputs({"domain": self.vm.domain.name})
+
+    def _configure(self, name: str, args: TenantVMArgs) -> None:
+        """The tenant's files, LXD and containers: at the stages that build its section (below
+        them, the tenant is the students' to configure and vxlab runs nothing inside)."""
+        lab, tenant = args.lab, args.tenant
         connection = args.connect(self.vm.host_public_key)
         steps = vm_steps(lab, args.machines[tenant.name])
         domain = self.vm.domain
         self.steps = remote_steps(steps, connection, self, name, [domain, *args.underlay], deleted_with=domain)
-        self.lxd_steps = remote_steps(lxd_steps(lab), connection, self, name, known=self.steps, deleted_with=domain)
+        self.lxd_steps = remote_steps(
+            lxd_steps(lab, tenant), connection, self, name, known=self.steps, deleted_with=domain
+        )
         credentials = self.lxd_steps["lxd-client"]
         self.lxd = lxd_provider(f"{name}-lxd", tenant.name, lxd_endpoint(lab, tenant), credentials, self)
-        self.containers = lxd_containers(
-            container_plans(lab, tenant, args.machines), self.lxd, self, list(self.lxd_steps.values()), domain
+        self.containers = dict(
+            lxd_containers(
+                container_plans(lab, tenant, args.machines), self.lxd, self, list(self.lxd_steps.values()), domain
+            )
         )
-        self.register_outputs({"domain": self.vm.domain.name})

@@ -119,3 +119,16 @@ def test_a_failing_host_step_names_its_script_and_log(tmp_path: Path) -> None:
     log = tmp_path / ".vxlab" / "logs" / "class-host.log"
     with pytest.raises(ConfigError, match="scripts/build-images failed"):
         _host_ready(tmp_path, log)
+
+
+def test_the_class_view_keeps_each_chapters_last_grade(tmp_path: Path) -> None:
+    from vxlab.artifacts.classview import StackRow, grade_cell, last_grade, save_grade
+
+    save_grade(tmp_path, "g1", {"time": "t1", "chapters": {"5": {"done": 3, "total": 9, "time": "t1"}}})
+    save_grade(tmp_path, "g1", {"time": "t2", "chapters": {"6": {"done": 9, "total": 9, "time": "t2"}}})
+    row = StackRow("g1", last_grade=last_grade(tmp_path, "g1"))
+    assert [grade_cell(row, ch).text for ch in ("5", "6", "7")] == [
+        "3/9 done at t1",
+        "complete at t2",
+        "not graded",
+    ]

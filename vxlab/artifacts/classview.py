@@ -19,6 +19,7 @@ from vxlab.validate.collisions import check_collisions, hypervisor_of
 from vxlab.validate.load import list_stacks, load_lab
 
 CHECKS_DIR = Path(".vxlab") / "checks"
+GRADES_DIR = Path(".vxlab") / "grades"
 
 
 @dataclass
@@ -36,6 +37,8 @@ class StackRow:
     collisions: list[str] = field(default_factory=list)
     deployed: dict[str, Any] | None = None  # resources, last update, outputs
     last_check: dict[str, Any] | None = None
+    stage: str = ""
+    last_grade: dict[str, Any] | None = None  # per chapter of the seed, and when
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,6 +60,7 @@ def row_of(stack: str, lab: Lab) -> StackRow:
             str(lab.segment.ipv6),
         ],
         vms=[lab.router.name, blue.name, green.name],
+        stage=lab.stage,
         hypervisor=hypervisor_of(lab),
     )
 
@@ -96,6 +100,48 @@ def last_check(project: Path, stack: str) -> dict[str, Any] | None:
         return None
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
+
+
+def last_grade(project: Path, stack: str) -> dict[str, Any] | None:
+    path = project / GRADES_DIR / f"{stack}.json"
+    if not path.is_file():
+        return None
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def save_grade(project: Path, stack: str, result: dict[str, Any]) -> Path:
+    """Where `vxlab grade` leaves its summary per chapter for `vxlab class`: each chapter keeps
+    the last time it was graded (grading one chapter leaves the others' as they were)."""
+    path = project / GRADES_DIR / f"{stack}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = last_grade(project, stack) or {}
+    chapters = {**previous.get("chapters", {}), **result.get("chapters", {})}
+    path.write_text(json.dumps({**result, "chapters": chapters}, indent=2) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    state: str  # complete, incomplete, not started, ungraded
+    text: str
+
+
+def grade_cell(row: StackRow, chapter: str) -> GradeCell:
+    """One chapter's last grade for the class view: `complete` or `done/total`, and when."""
+    c = (row.last_grade or {}).get("chapters", {}).get(chapter)
+    if c is None:
+        return GradeCell("ungraded", "not graded")
+    done = "complete" if c["done"] == c["total"] else f"{c['done']}/{c['total']} done"
+    return GradeCell(str(c.get("state", "")), f"{done} at {c['time']}")
+
+
+def grade_text(row: StackRow) -> str:
+    """`§3 complete, §4 complete, §5 4/19 …` with the time of the last grade."""
+    g = row.last_grade
+    if not g or not g.get("chapters"):
+        return "never graded"
+    return ", ".join(f"§{ch} {grade_cell(row, ch).text}" for ch in sorted(g["chapters"], key=int))
 
 
 def save_check(project: Path, stack: str, result: dict[str, Any]) -> Path:
@@ -157,4 +203,5 @@ def text_table(rows: list[StackRow]) -> str:
             continue
         mark = "COLLIDES " + "; ".join(r.collisions) if r.collisions else "no collision"
         lines.append(f"{r.stack}: {mark}; {state_text(r)}; {check_text(r)}")
+        lines.append(f"{r.stack}: stage {r.stage or '?'}; graded {grade_text(r)}")
     return "\n".join(lines) + "\n"

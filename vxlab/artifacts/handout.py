@@ -15,6 +15,7 @@ from vxlab.live.traffic import traffic_checks
 from vxlab.model import addressing
 from vxlab.model.lab import Lab
 from vxlab.model.naming import stack_label
+from vxlab.model.stages import SECTION_TITLES, STAGE_SECTIONS, STAGE_WORDS, chapter, section_title, vm_sections
 
 TEMPLATE = "handout/handout.html.j2"
 
@@ -40,6 +41,29 @@ def inline_svg(svg: str) -> str:
     return svg[svg.index("<svg") :]
 
 
+@dataclass(frozen=True)
+class Chapter:
+    number: str
+    vm: str
+    title: str
+    steps: list[tuple[str, str]]  # (section, title)
+
+
+def students_chapters(lab: Lab) -> list[Chapter]:
+    """The chapters of the seed the stage leaves to the students, with their steps."""
+    built = STAGE_SECTIONS[lab.stage]
+    return [
+        Chapter(
+            n,
+            vm,
+            section_title(n),
+            sorted(((s, t) for s, t in SECTION_TITLES.items() if chapter(s) == n and "." in s), key=lambda st: st[0]),
+        )
+        for vm, n in vm_sections(lab).items()
+        if n not in built
+    ]
+
+
 def html(lab: Lab, stack: str, svg: str) -> str:
     rows = addressing.interfaces(lab)
     plan = [(m, [i for i in rows if i.machine == m.name]) for m in addressing.machines(lab)]
@@ -60,6 +84,8 @@ def html(lab: Lab, stack: str, svg: str) -> str:
         exercise=fault_of(lab, "probe-cut"),
         exercise_bound=failover_bound(lab, "probe-cut"),
         exercise_back=failback_bound(lab, "probe-cut"),
+        stage_words=STAGE_WORDS[lab.stage],
+        students_work=students_chapters(lab),
         scenarios=[
             Scenario(s, fault_of(lab, s), failover_bound(lab, s), failback_bound(lab, s)) for s in VRRP_SCENARIOS
         ],

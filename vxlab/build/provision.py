@@ -219,7 +219,29 @@ _LXD_CREDENTIALS = (
 )
 
 
-def lxd_steps(lab: Lab) -> list[Step]:
+def students_containers_step(lab: Lab, tenant: Tenant) -> Step:
+    """Containers the students made before vxlab builds this tenant (a stage raised, `vxlab
+    catch-up`) bear the names vxlab's own will take: each is stopped and renamed `<name>-student`,
+    kept for the students to look at (`lxc start`), never deleted. Made before any of vxlab's."""
+    names = " ".join(_q(c) for c in tenant.containers)
+    keep = (
+        f'for c in {names}; do lxc info "$c" >/dev/null 2>&1 || continue; '
+        'lxc stop --force "$c" 2>/dev/null || true; '
+        f'lxc move "$c" "$c{STUDENT_SUFFIX}" || exit 1; '
+        f'echo "kept the students\' $c as $c{STUDENT_SUFFIX}"; done'
+    )
+    return Step(
+        name="students-containers",
+        create=keep,
+        delete="echo 'the students containers stay'",
+        after=("file:/etc/vxlab/lxd-preseed.yaml",),
+    )
+
+
+STUDENT_SUFFIX = "-student"
+
+
+def lxd_steps(lab: Lab, tenant: Tenant) -> list[Step]:
     """What the tenant's LXD needs before the provider can manage its containers: the image
     (an LXD image file has no provider resource: `lxc image import`), and a client certificate
     made on the tenant and trusted by its LXD, handed to the engine as the provider's credentials."""
@@ -227,16 +249,22 @@ def lxd_steps(lab: Lab) -> list[Step]:
     preseed = "file:/etc/vxlab/lxd-preseed.yaml"
     image, tarball = lab.images.container_image, lab.images.container_tarball
     if tarball:
+        # A tenant students set up may hold the image under another alias: LXD refuses a second
+        # import of it, and the alias goes to the image it has (a unified tarball's fingerprint
+        # is its SHA-256).
+        alias = f"lxc image alias create {_q(image)} $(sha256sum {_q(tarball)} | cut -d' ' -f1)"
         steps.append(
             Step(
                 name="container-image",
                 create=(
-                    f"lxc image info {_q(image)} >/dev/null 2>&1 || lxc image import {_q(tarball)} --alias {_q(image)}"
+                    f"lxc image info {_q(image)} >/dev/null 2>&1 || "
+                    f"lxc image import {_q(tarball)} --alias {_q(image)} || {alias}"
                 ),
                 delete=f"lxc image delete {_q(image)} || true",
                 after=(preseed,),
             )
         )
+    steps.append(students_containers_step(lab, tenant))
     d = LXD_CLIENT_DIR
     fingerprint = f"openssl x509 -in {d}/client.crt -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f"
     steps.append(

@@ -7,7 +7,22 @@ import sys
 from collections.abc import Sequence
 
 from vxlab.base.errors import ConfigError
-from vxlab.cli import check, class_, diagram, docs, drift, drill, e2e, handout, preflight, render, timeline, validate
+from vxlab.cli import (
+    catch_up,
+    check,
+    class_,
+    diagram,
+    docs,
+    drift,
+    drill,
+    e2e,
+    grade,
+    handout,
+    preflight,
+    render,
+    timeline,
+    validate,
+)
 
 VERBS = {
     "render": render,
@@ -15,6 +30,8 @@ VERBS = {
     "preflight": preflight,
     "docs": docs,
     "check": check,
+    "grade": grade,
+    "catch-up": catch_up,
     "drill": drill,
     "drift": drift,
     "diagram": diagram,

@@ -17,12 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from vxlab.artifacts import handout
-from vxlab.artifacts.classview import StackRow, check_text, class_rows, last_check, state_text, text_table
+from vxlab.artifacts.classview import (
+    StackRow,
+    check_text,
+    class_rows,
+    grade_cell,
+    last_check,
+    last_grade,
+    state_text,
+    text_table,
+)
 from vxlab.base.errors import ConfigError
 from vxlab.build.render import render_template
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import find_project
 from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary
+from vxlab.live.grading import CHAPTERS
 from vxlab.validate.load import list_stacks, load_checked, load_lab
 
 ACTIONS = ("show", "up", "destroy", "check")
@@ -68,13 +78,20 @@ def run(args: argparse.Namespace) -> int:
     rows = class_rows(project)
     for row in rows:
         row.last_check = last_check(project, row.stack)
+        row.last_grade = last_grade(project, row.stack)
     note = "" if args.no_state else _add_state(project, rows)
     if note:
         print(f"vxlab: {note}", file=sys.stderr)
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         page = render_template(
-            "class/class.html.j2", rows=rows, project=project.name, state_text=state_text, check_text=check_text
+            "class/class.html.j2",
+            rows=rows,
+            project=project.name,
+            state_text=state_text,
+            check_text=check_text,
+            chapters=CHAPTERS,
+            grade_cell=grade_cell,
         )
         args.html.write_text(page)
     if args.json:

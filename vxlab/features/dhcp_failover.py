@@ -6,6 +6,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any
 
+from vxlab.features import graders
 from vxlab.features.common import IFUPDOWN, INTERFACES, SHELL_VARS
 from vxlab.features.spec import (
     Checker,
@@ -16,9 +17,11 @@ from vxlab.features.spec import (
     RenderedFile,
     RuleContext,
     Sandbox,
+    Task,
     result,
 )
 from vxlab.model.lab import Lab, Tenant
+from vxlab.model.stages import vm_sections
 
 DHCPD_CONF = "/etc/dhcp/dhcpd.conf"
 
@@ -95,6 +98,64 @@ def _range(r: RuleContext) -> None:
             )
 
 
+LEASES = "/var/lib/dhcp/dhcpd.leases"
+
+
+def _tasks(lab: Lab) -> list[Task]:
+    tasks: list[Task] = []
+    d = lab.dhcp
+    for t in lab.tenants.values():
+        n, server = vm_sections(lab)[t.name], t.dhcp_server
+        tasks += [
+            Task(
+                f"{n}.7",
+                f"{server.name} holds its static address",
+                server.name,
+                "ip -o -4 addr show dev eth0",
+                graders.holds_addresses(str(server.ipv4)),
+                where="container",
+                expect=str(server.ipv4),
+            ),
+            Task(
+                f"{n}.7",
+                "the ISC DHCP server runs",
+                server.name,
+                "systemctl is-active isc-dhcp-server",
+                graders.service_active,
+                where="container",
+                expect="active",
+            ),
+        ]
+        tasks += [
+            Task(
+                f"{n}.7",
+                "IPv4 from the DHCP range",
+                c,
+                "ip -o -4 addr show dev eth0",
+                graders.addresses_in(str(lab.segment.ipv4), str(d.range_start), str(d.range_end)),
+                where="container",
+                expect=f"an address in {d.range_start}-{d.range_end}",
+            )
+            for c in t.clients
+        ]
+    # The pair is whole once both tenants' sections are done: the later one checks it.
+    last = max(lab.tenants.values(), key=lambda t: vm_sections(lab)[t.name])
+    tasks += [
+        Task(
+            f"{vm_sections(lab)[last.name]}.7",
+            f"{t.dhcp_server.name} and its failover peer are both normal",
+            t.dhcp_server.name,
+            f"grep -E '(my|partner) state' {LEASES} 2>/dev/null | tail -n 2",
+            graders.failover_normal,
+            where="container",
+            expect="my state normal, partner state normal",
+            hint="both servers' failover peer declarations must name each other's address and port",
+        )
+        for t in lab.tenants.values()
+    ]
+    return tasks
+
+
 FEATURE = Feature(
     name="dhcp-failover",
     title="an ISC DHCP failover pair in the two DHCP containers, and their clients",
@@ -112,4 +173,5 @@ FEATURE = Feature(
         "dhcpd": Checker("dhcpd -t", check_dhcpd, ("dhcpd",), debian=("isc-dhcp-server",)),
     },
     rules=rules,
+    tasks=_tasks,
 )

@@ -4,15 +4,32 @@ group brings its part of the switch up and down (the bridge goes with its last p
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
 
+from vxlab.features import graders
 from vxlab.features.common import SYSCTL, check_script
-from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, Sandbox, result
+from vxlab.features.spec import (
+    DONE,
+    NOT_DONE,
+    WRONG,
+    Checker,
+    Feature,
+    FileSpec,
+    Grader,
+    Machine,
+    RenderedFile,
+    Sandbox,
+    Task,
+    Verdict,
+    result,
+)
 from vxlab.model.lab import Lab, Tenant
 from vxlab.model.naming import stack_label
 from vxlab.model.topology import (
+    HostPort,
     host_ports,
     host_routes,
     host_switch_path,
@@ -99,6 +116,93 @@ HOST_SWITCH = Checker(
     files=(str(OVS_SCHEMA),),
 )
 
+
+def in_netns(lab: Lab, command: str) -> str:
+    """`command` where the group's SVI lives: its namespace, or the host itself."""
+    ns = lab.hypervisor.svi_netns
+    return f"ip netns exec {shlex.quote(ns)} {command}" if ns else command
+
+
+def port_mode(port: HostPort) -> Grader:
+    """`ovs-vsctl get Port TAP tag trunks`: an access port carries its VLAN as tag, a trunk
+    port its VLANs as trunks."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        lines = out.strip().splitlines()
+        if len(lines) != 2:
+            return NOT_DONE, (lines[-1] if lines else "no such port")
+        tag, trunks = lines[0].strip(), sorted(int(v) for v in re.findall(r"\d+", lines[1]))
+        seen = f"tag {tag}, trunks {trunks or '[]'}"
+        if port.mode == "access":
+            return (DONE if tag == str(port.vlans[0]) else WRONG), seen
+        return (DONE if tag == "[]" and trunks == sorted(port.vlans) else WRONG), seen
+
+    return grade
+
+
+def _tasks(lab: Lab) -> list[Task]:
+    up = lab.upstream
+    tasks = [
+        Task(
+            "3.4",
+            f"{port.tap} in {port.mode} mode on VLAN{'s' if len(port.vlans) > 1 else ''} "
+            + ",".join(map(str, port.vlans)),
+            "host",
+            f"ovs-vsctl get Port {port.tap} tag trunks 2>&1",
+            port_mode(port),
+            where="host",
+            expect=f"a {port.mode} port of {lab.hypervisor.bridge} for {port.vm}",
+        )
+        for port in host_ports(lab)
+    ]
+    tasks += [
+        Task(
+            "3.4",
+            f"the host SVI {up.svi} holds its addresses on VLAN {up.vlan}",
+            "host",
+            in_netns(lab, f"ip -o addr show dev {up.svi} 2>&1"),
+            graders.holds_addresses(str(up.host_ipv4), str(up.host_ipv6)),
+            where="host",
+            expect=f"{up.host_ipv4} and {up.host_ipv6}",
+        ),
+        Task(
+            "3.5",
+            "the host routes IPv4 and IPv6",
+            "host",
+            in_netns(lab, "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding"),
+            graders.sysctls_on("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"),
+            where="host",
+            expect="both 1",
+            hint="set them in a sysctl.d file and load it with sysctl -p",
+        ),
+    ]
+    tasks += [
+        Task(
+            "3.5",
+            f"the host routes {t.name}'s link via {lab.router.name}",
+            "host",
+            in_netns(lab, f"ip route get {t.tenant_ipv4.ip} 2>&1"),
+            graders.route_via(str(lab.router.upstream_ipv4.ip)),
+            where="host",
+            expect=f"{t.tenant_ipv4.ip} via {lab.router.upstream_ipv4.ip}",
+        )
+        for t in lab.tenants.values()
+    ]
+    tasks += [
+        Task(
+            "3.6",
+            f"{port.vm} runs",
+            "host",
+            f"virsh -c qemu:///system domstate {port.vm} 2>&1",
+            graders.equals("running", absent=("shut off",)),
+            where="host",
+            expect="running",
+        )
+        for port in host_ports(lab)
+    ]
+    return tasks
+
+
 FEATURE = Feature(
     name="host-switch",
     title="the host switch dsw-host: taps in access/trunk mode, the VLAN SVI, host routing",
@@ -108,4 +212,5 @@ FEATURE = Feature(
         FileSpec("host", "common/sysctl-routing.j2", host_sysctl_path, "sysctl"),
     ),
     checkers={"host-switch": HOST_SWITCH, "sysctl": SYSCTL},
+    tasks=_tasks,
 )

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from vxlab.features import graders
 from vxlab.features.common import SCRIPT
 from vxlab.features.spec import (
     Checker,
@@ -17,10 +18,12 @@ from vxlab.features.spec import (
     RenderedFile,
     RuleContext,
     Sandbox,
+    Task,
     output,
     result,
 )
 from vxlab.model.lab import Lab, Tenant
+from vxlab.model.stages import vm_sections
 
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 KEEPALIVED_NOTIFY = "/usr/local/bin/keepalived_notify.sh"
@@ -129,6 +132,41 @@ def rules(r: RuleContext) -> None:
         )
 
 
+def _tasks(lab: Lab) -> list[Task]:
+    tasks: list[Task] = []
+    vrrp, svi = lab.vrrp, lab.segment.svi
+    master = lab.master()
+    last = max(lab.tenants.values(), key=lambda t: vm_sections(lab)[t.name])
+    for t in lab.tenants.values():
+        n = vm_sections(lab)[t.name]
+        tasks.append(
+            Task(
+                f"{n}.8",
+                "keepalived runs",
+                t.name,
+                "systemctl is-active keepalived",
+                graders.service_active,
+                expect="active",
+            )
+        )
+    # Which tenant holds the VIPs is known once both run: the later section checks it.
+    n = vm_sections(lab)[last.name]
+    for t in lab.tenants.values():
+        vips = (str(vrrp.vip4), str(vrrp.vip6))
+        tasks.append(
+            Task(
+                f"{n}.8",
+                f"{t.name} {'holds both VIPs (VRRP master)' if t is master else 'holds no VIP (VRRP backup)'}",
+                t.name,
+                f"ip -o addr show dev {svi}",
+                graders.holds_addresses(*vips) if t is master else graders.holds_none(*vips),
+                expect=f"{' and '.join(vips)} on {svi}" if t is master else "neither VIP",
+                hint=f"the highest priority ({master.vrrp_priority}) is {master.name}'s",
+            )
+        )
+    return tasks
+
+
 FEATURE = Feature(
     name="keepalived",
     title="gateway resiliency: keepalived VRRPv3 IPv4 and IPv6 VIPs with track scripts",
@@ -163,4 +201,5 @@ FEATURE = Feature(
         "tmpfiles": Checker("systemd-tmpfiles --create --root", check_tmpfiles, ("systemd-tmpfiles",)),
     },
     rules=rules,
+    tasks=_tasks,
 )

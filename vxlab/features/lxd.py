@@ -7,9 +7,23 @@ from typing import Any
 
 import yaml
 
+from vxlab.features import graders
 from vxlab.features.common import INTERFACES
-from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, Sandbox
+from vxlab.features.spec import (
+    DONE,
+    NOT_DONE,
+    WRONG,
+    Checker,
+    Feature,
+    FileSpec,
+    Machine,
+    RenderedFile,
+    Sandbox,
+    Task,
+    Verdict,
+)
 from vxlab.model.lab import Lab, Tenant
+from vxlab.model.stages import vm_sections
 from vxlab.model.topology import lxd_address
 
 LXD_PRESEED = "/etc/vxlab/lxd-preseed.yaml"
@@ -38,6 +52,47 @@ def check_lxd_preseed(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tu
     return True, ""
 
 
+def pool_and_root(out: str) -> tuple[Verdict, str]:
+    """A storage pool listed, then `root disk on POOL` for the default profile."""
+    lines = [line for line in out.splitlines() if line.strip()]
+    pools = [line for line in lines if not line.startswith("root disk on")]
+    root = [line for line in lines if line.startswith("root disk on")]
+    if not pools:
+        return NOT_DONE, "no storage pool"
+    seen = f"pools: {'; '.join(pools)[:120]}"
+    return (DONE, f"{seen}; {root[0]}") if root else (WRONG, f"{seen}; no root disk in the default profile")
+
+
+def _tasks(lab: Lab) -> list[Task]:
+    tasks: list[Task] = []
+    for t in lab.tenants.values():
+        n = vm_sections(lab)[t.name]
+        tasks += [
+            Task(f"{n}.3", "LXD is installed", t.name, "lxd --version 2>&1", graders.version, expect="a version"),
+            Task(
+                f"{n}.4",
+                "LXD has a storage pool and a default profile with a root disk",
+                t.name,
+                "lxc storage list --format csv 2>/dev/null | head -n 3; "
+                "lxc profile device get default root pool 2>/dev/null | sed 's/^/root disk on /'",
+                pool_and_root,
+                expect="a storage pool, the default profile's root disk on it",
+            ),
+        ]
+        tasks += [
+            Task(
+                f"{n}.5",
+                f"{c} runs, its NIC on {lab.segment.svi}",
+                t.name,
+                f"lxc query '/1.0/instances/{c}?recursion=1' 2>&1",
+                graders.container_on(lab.segment.svi),
+                expect=f"Running, eth0 bridged on {lab.segment.svi}",
+            )
+            for c in t.containers
+        ]
+    return tasks
+
+
 FEATURE = Feature(
     name="lxd",
     title="LXD on each tenant: storage pool, profile, the API on the underlay address",
@@ -57,4 +112,5 @@ FEATURE = Feature(
     # btrfs-progs: LXD formats its btrfs pool's loop file with mkfs.btrfs.
     packages={"tenant": ("lxd", "lxd-client", "squashfs-tools", "btrfs-progs")},
     checkers={"lxd-preseed": Checker("yaml + profile", check_lxd_preseed, ())},
+    tasks=_tasks,
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, RuleContext, Sandbox, result
+from vxlab.features import graders
+from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, RuleContext, Sandbox, Task, result
 from vxlab.model.lab import Lab
+from vxlab.model.stages import vm_sections
 
 RADVD_CONF = "/etc/radvd.conf"
 
@@ -30,6 +32,28 @@ def rules(r: RuleContext) -> None:
         )
 
 
+def _tasks(lab: Lab) -> list[Task]:
+    tasks: list[Task] = []
+    for t in lab.tenants.values():
+        n = vm_sections(lab)[t.name]
+        tasks.append(
+            Task(f"{n}.6", "radvd runs", t.name, "systemctl is-active radvd", graders.service_active, expect="active")
+        )
+        tasks += [
+            Task(
+                f"{n}.6",
+                f"SLAAC address in {lab.segment.ipv6}",
+                c,
+                "ip -o -6 addr show dev eth0 scope global",
+                graders.addresses_in(str(lab.segment.ipv6)),
+                where="container",
+                expect=f"an address in {lab.segment.ipv6}",
+            )
+            for c in t.containers
+        ]
+    return tasks
+
+
 FEATURE = Feature(
     name="radvd",
     title="IPv6 SLAAC for the containers (radvd), sourced from the VRRP link-local VIP",
@@ -43,4 +67,5 @@ FEATURE = Feature(
     services={"tenant": {"radvd": RADVD_CONF}},
     checkers={"radvd": Checker("radvd --configtest", check_radvd, ("radvd",), debian=("radvd",))},
     rules=rules,
+    tasks=_tasks,
 )

@@ -3,11 +3,28 @@ chosen by fwmark, NAT towards the upstream and CONNMARK mangle rules per tenant,
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
+from vxlab.features import graders
 from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, SYSCTL, routing_sysctl
-from vxlab.features.spec import Checker, CheckFunction, Feature, FileSpec, Machine, RenderedFile, Sandbox, result
+from vxlab.features.spec import (
+    DONE,
+    NOT_DONE,
+    WRONG,
+    Checker,
+    CheckFunction,
+    Feature,
+    FileSpec,
+    Grader,
+    Machine,
+    RenderedFile,
+    Sandbox,
+    Task,
+    Verdict,
+    result,
+)
 from vxlab.model.lab import Lab
 
 RT_TABLES = "/etc/iproute2/rt_tables.d/vxlab.conf"
@@ -50,6 +67,148 @@ def _rules(family: int) -> FileSpec:
     )
 
 
+def rule_to_table(mark: int, table: int) -> Grader:
+    """`ip -N rule show`: a rule sends `fwmark mark` to table `table` (by number, whatever the
+    students named it)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        rules = [line.split(":", 1)[-1].strip() for line in out.splitlines() if "fwmark" in line]
+        mine = [r for r in rules if re.search(rf"fwmark (0x)?0*{mark:x}\b", r)]
+        if any(re.search(rf"lookup {table}\b", r) for r in mine):
+            return DONE, "; ".join(mine)
+        return (WRONG if mine else NOT_DONE), "; ".join(rules) or "no fwmark rule"
+
+    return grade
+
+
+def nat_out(interface: str) -> Grader:
+    """`iptables -t nat -S POSTROUTING`: connections leaving by `interface` are masqueraded
+    (or SNATed)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        nat = [line for line in out.splitlines() if re.search(r"-j (MASQUERADE|SNAT)", line)]
+        good = [line for line in nat if f"-o {interface}" in line]
+        if good:
+            return DONE, "; ".join(good)
+        return (WRONG if nat else NOT_DONE), "; ".join(nat) or "no MASQUERADE or SNAT rule"
+
+    return grade
+
+
+def marks_connections(marks: dict[str, int]) -> Grader:
+    """`iptables -t mangle -S`: each tenant's packets get its mark, kept on their connection
+    (CONNMARK save and restore)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        rules = [line for line in out.splitlines() if "MARK" in line]
+        missing = [
+            f"{name} ({mark})"
+            for name, mark in marks.items()
+            if not any(re.search(rf"(--set-x?mark|--set-mark) 0x0*{mark:x}\b", r) for r in rules)
+        ]
+        connmark = {w for w in ("--save-mark", "--restore-mark") if any(w in r for r in rules)}
+        if not missing and len(connmark) == 2:
+            return DONE, f"{len(rules)} MARK/CONNMARK rules"
+        if not rules:
+            return NOT_DONE, "no MARK rule"
+        lack = [f"no mark for {m}" for m in missing] + [
+            f"no CONNMARK {w}" for w in ("--save-mark", "--restore-mark") if w not in connmark
+        ]
+        return WRONG, "; ".join(lack)
+
+    return grade
+
+
+def _tasks(lab: Lab) -> list[Task]:
+    r, up = lab.router, lab.upstream
+    up_if = lab.router_subif(up.vlan)
+    marks = {t.name: t.fwmark for t in lab.tenants.values()}
+    tasks = [
+        Task(
+            "4.1",
+            f"{r.name} routes IPv4 and IPv6",
+            r.name,
+            "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
+            graders.sysctls_on("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"),
+            expect="both 1",
+        )
+    ]
+    for t in lab.tenants.values():
+        for family in (4, 6):
+            tasks += [
+                Task(
+                    "4.2",
+                    f"IPv{family} fwmark {t.fwmark} selects table {t.table_id} ({t.table_name})",
+                    r.name,
+                    f"ip -N -{family} rule show",
+                    rule_to_table(t.fwmark, t.table_id),
+                    expect=f"fwmark {t.fwmark} lookup {t.table_id}",
+                ),
+                Task(
+                    "4.2",
+                    f"IPv{family} table {t.table_id} ({t.table_name}) has a default route upstream",
+                    r.name,
+                    f"ip -N -{family} route show table {t.table_id} default 2>&1",
+                    graders.route_via(str(up.gateway4 if family == 4 else up.gateway6)),
+                    expect=f"default via {up.gateway4 if family == 4 else up.gateway6}",
+                ),
+            ]
+    links = [(up.vlan, r.upstream_ipv4, r.upstream_ipv6)] + [
+        (t.link_vlan, t.router_ipv4, t.router_ipv6) for t in lab.tenants.values()
+    ]
+    tasks += [
+        Task(
+            "4.3",
+            f"{address} on a VLAN {vlan} sub-interface",
+            r.name,
+            "ip -j -d addr show",
+            graders.address_on_vlan(str(address), vlan),
+            expect=f"{address} on {lab.router_subif(vlan)}",
+        )
+        for vlan, v4, v6 in links
+        for address in (v4, v6)
+    ]
+    tasks += [
+        Task(
+            "4.3",
+            f"{r.name} reaches {t.name} on its link",
+            r.name,
+            f"ping -c 2 -W 2 {t.tenant_ipv4.ip}",
+            graders.replies,
+            expect=f"replies from {t.tenant_ipv4.ip}",
+        )
+        for t in lab.tenants.values()
+    ]
+    for family, program in ((4, "iptables"), (6, "ip6tables")):
+        tasks += [
+            Task(
+                "4.4",
+                f"IPv{family} NAT towards the upstream",
+                r.name,
+                f"{program} -t nat -S POSTROUTING",
+                nat_out(up_if),
+                expect=f"MASQUERADE out of {up_if}",
+            ),
+            Task(
+                "4.4",
+                f"IPv{family} mangle rules mark each tenant's connections",
+                r.name,
+                f"{program} -t mangle -S",
+                marks_connections(marks),
+                expect=", ".join(f"mark {m} for {n}" for n, m in marks.items()) + ", CONNMARK save and restore",
+            ),
+            Task(
+                "4.4",
+                f"{r.name} reaches the IPv{family} Internet probe",
+                r.name,
+                f"ping -{family} -c 2 -W 2 {lab.internet.probe4 if family == 4 else lab.internet.probe6}",
+                graders.replies,
+                expect=f"replies from {lab.internet.probe4 if family == 4 else lab.internet.probe6}",
+            ),
+        ]
+    return tasks
+
+
 FEATURE = Feature(
     name="router",
     title="redRouter: VLAN sub-interfaces, two routing tables, fwmark rules, NAT and CONNMARK",
@@ -78,4 +237,5 @@ FEATURE = Feature(
             "ip6tables-restore --test", _restore("ip6tables-restore"), ("unshare", "ip6tables-restore")
         ),
     },
+    tasks=_tasks,
 )

@@ -101,6 +101,33 @@ class Check:
     retry_pause_s: float = field(default=0.0, kw_only=True)
 
 
+# A grade's verdict on one step of the seed: done, not done (nothing there yet), wrong (there,
+# but not what the section asks for).
+Verdict = Literal["done", "not done", "wrong"]
+DONE: Verdict = "done"
+NOT_DONE: Verdict = "not done"
+WRONG: Verdict = "wrong"
+# A grading task's verdict on what a command printed: (verdict, what was observed).
+Grader = Callable[[str], tuple[Verdict, str]]
+Where = Literal["host", "vm", "container"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One step of a seed section as a student does it, judged on the running lab by its state
+    and behaviour (addresses, links, rules, daemons, replies), never by a file's text: students
+    write their own files, in their own style (vxlab.live.grading runs it)."""
+
+    section: str  # the seed's section, `5.8`
+    name: str
+    machine: str  # a VM, a container, or "host" (the hypervisor)
+    command: str
+    grade: Grader
+    where: Where = "vm"
+    expect: str = ""  # in words and this group's values
+    hint: str = ""  # what to do about it, beyond the section's reference
+
+
 ConfigPath = tuple[str, ...]
 
 
@@ -174,3 +201,5 @@ class Feature:
     checks: Callable[[Lab], list[Check]] | None = None
     # Its lab rules: what the schema cannot see of its settings (run after the core's numbers).
     rules: Callable[[RuleContext], None] | None = None
+    # How `vxlab grade` judges its seed sections on a lab students built.
+    tasks: Callable[[Lab], list[Task]] | None = None

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import shlex
 
+from vxlab.features import graders
 from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, SYSCTL, routing_sysctl
-from vxlab.features.spec import Feature, FileSpec, Machine, Step
+from vxlab.features.spec import Feature, FileSpec, Machine, Step, Task
 from vxlab.model.lab import Lab
+from vxlab.model.mtu import tunnel_remote
+from vxlab.model.stages import vm_sections
 
 
 def _segment_steps(lab: Lab, machine: Machine) -> list[Step]:
@@ -25,6 +28,58 @@ def _segment_steps(lab: Lab, machine: Machine) -> list[Step]:
     ]
 
 
+def _tasks(lab: Lab) -> list[Task]:
+    seg, tasks = lab.segment, []
+    for t, peer in lab.tenant_pairs():
+        n = vm_sections(lab)[t.name]
+        tasks += [
+            Task(
+                f"{n}.1",
+                f"{address} on {t.nic}",
+                t.name,
+                "ip -j -d addr show",
+                graders.address_on_vlan(str(address), None),
+                expect=f"{address} on {t.nic}, the link to {lab.router.name}",
+            )
+            for address in (t.tenant_ipv4, t.tenant_ipv6)
+        ]
+        tasks += [
+            Task(
+                f"{n}.1",
+                f"the SVI {seg.svi} holds the tenant's segment addresses",
+                t.name,
+                f"ip -o addr show dev {seg.svi} 2>&1",
+                graders.holds_addresses(str(t.svi_ipv4), str(t.svi_ipv6), str(t.svi_ll)),
+                expect=f"{t.svi_ipv4}, {t.svi_ipv6} and {t.svi_ll}",
+            ),
+            Task(
+                f"{n}.1",
+                f"{seg.svi} is a fake bridge of {t.ovs_bridge} on VLAN {seg.vlan}",
+                t.name,
+                f"ovs-vsctl br-to-vlan {seg.svi} 2>&1",
+                graders.fake_bridge_vlan(seg.vlan),
+                expect=f"VLAN {seg.vlan}",
+            ),
+            Task(
+                f"{n}.1",
+                f"a VXLAN port to {peer.name} with VNI {seg.vni}",
+                t.name,
+                "ovs-vsctl --data=bare --no-headings --format=csv --columns=name,options find Interface type=vxlan",
+                graders.vxlab_tunnel(str(tunnel_remote(lab, t)), seg.vni),
+                expect=f"remote_ip={tunnel_remote(lab, t)} key={seg.vni}",
+            ),
+            Task(
+                f"{n}.2",
+                f"{t.name} routes IPv4 and IPv6",
+                t.name,
+                "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
+                graders.sysctls_on("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"),
+                expect="both 1",
+            ),
+        ]
+    return tasks
+
+
 FEATURE = Feature(
     name="tenant-switch",
     title="the tenants' OVS bridge, the sw-vlan7 SVI and the VXLAN tunnel port, routing on",
@@ -36,4 +91,5 @@ FEATURE = Feature(
     packages={"tenant": ("ifupdown", "openvswitch-switch", "iputils-ping")},
     checkers={"ifupdown": IFUPDOWN, "sysctl": SYSCTL},
     steps={"tenant": _segment_steps},
+    tasks=_tasks,
 )

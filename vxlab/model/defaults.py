@@ -63,6 +63,7 @@ def lab_defaults(group: int) -> dict[str, Any]:
     n = group_numbers(group)
     return {
         "group": group,
+        "stage": "full",
         "hypervisor": {
             "libvirt_uri": "qemu:///system",
             "domain_type": "kvm",

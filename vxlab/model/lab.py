@@ -139,6 +139,8 @@ Cmdline = Annotated[
     ),
 ]
 Color = Literal["blue", "green"]
+# How much of the seed vxlab builds (vxlab.model.stages): the rest is the students' work.
+Stage = Literal["hosts", "router", "blue", "full"]
 
 MAC_PREFIX_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){3}$"
 
@@ -359,6 +361,10 @@ class Lxd(Strict_):
 
 class Lab(Strict_):
     group: int = Field(ge=0, le=40, description="the class group number: 0 is the seed's lab, 1..40 are derived groups")
+    stage: Stage = Field(
+        description="how much of the seed vxlab builds: hosts (§3), router (§3-4), blue (§3-5) or full (§3-6); "
+        "students do the rest"
+    )
     hypervisor: Hypervisor
     images: Images
     lab_user: LabUser

@@ -1,0 +1,342 @@
+"""`vxlab grade`: each step of the seed judged by state and behaviour, done / not done / wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vxlab.features import graders
+from vxlab.features.host_switch import port_mode
+from vxlab.features.lxd import pool_and_root
+from vxlab.features.router import marks_connections, nat_out, rule_to_table
+from vxlab.features.spec import Task, Verdict
+from vxlab.live.grading import (
+    CHAPTERS,
+    Graded,
+    by_chapter,
+    complete,
+    grade_task,
+    hint_for,
+    lab_tasks,
+)
+from vxlab.live.remote import Result
+from vxlab.model.lab import Lab
+from vxlab.model.stages import SECTION_TITLES, chapter
+from vxlab.model.topology import HostPort
+from vxlab.validate.load import build_lab
+
+
+@pytest.fixture(scope="module")
+def lab() -> Lab:
+    return build_lab({"group": 0})
+
+
+# -- the graders, on what the programs print --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n", "done"),
+        ("net.ipv4.ip_forward = 0\nnet.ipv6.conf.all.forwarding = 0\n", "not done"),
+        ("net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 0\n", "wrong"),
+    ],
+)
+def test_routing_sysctls(out: str, verdict: Verdict) -> None:
+    assert graders.sysctls_on("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("2: sw-vlan7    inet 10.0.7.220/24 brd 10.0.7.255 scope global sw-vlan7", "done"),
+        ("2: sw-vlan7    inet 10.0.7.220/16 scope global sw-vlan7", "wrong"),
+        ("2: sw-vlan7    inet 10.0.7.9/24 scope global sw-vlan7", "not done"),
+        ('Device "sw-vlan7" does not exist.', "not done"),
+    ],
+)
+def test_an_address_with_its_prefix_length(out: str, verdict: Verdict) -> None:
+    assert graders.holds_addresses("10.0.7.220/24")(out)[0] == verdict
+
+
+def _link(name: str, address: str, prefix: int, vlan: int | None) -> dict[str, object]:
+    info = {"linkinfo": {"info_kind": "vlan", "info_data": {"id": vlan}}} if vlan is not None else {}
+    return {"ifname": name, "addr_info": [{"local": address, "prefixlen": prefix}], **info}
+
+
+@pytest.mark.parametrize(
+    ("links", "verdict"),
+    [
+        ([_link("enp0s1.220", "172.20.0.1", 24, 220)], "done"),
+        ([_link("uplink220", "172.20.0.1", 24, 220)], "done"),  # a student's own name
+        ([_link("enp0s1.221", "172.20.0.1", 24, 221)], "wrong"),
+        ([_link("enp0s1", "172.20.0.1", 24, None)], "wrong"),
+        ([_link("enp0s1.220", "172.20.0.1", 16, 220)], "wrong"),
+        ([], "not done"),
+    ],
+)
+def test_an_address_on_its_vlan_sub_interface_whatever_its_name(links: list[object], verdict: Verdict) -> None:
+    assert graders.address_on_vlan("172.20.0.1/24", 220)(json.dumps(links))[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"), [("active\n", "done"), ("inactive\n", "not done"), ("failed\n", "wrong"), ("", "not done")]
+)
+def test_a_service(out: str, verdict: Verdict) -> None:
+    assert graders.service_active(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("2 packets transmitted, 2 received, 0% packet loss", "done"),
+        ("2 packets transmitted, 0 received, 100% packet loss", "wrong"),
+        ("ping: connect: Network is unreachable", "not done"),
+    ],
+)
+def test_a_ping(out: str, verdict: Verdict) -> None:
+    assert graders.replies(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("vxlanBlueGreen,key=7 remote_ip=172.21.0.2\n", "done"),
+        ('tun0,"key=7 remote_ip=172.21.0.2"\n', "done"),
+        ("vxlanBlueGreen,key=8 remote_ip=172.21.0.2\n", "wrong"),
+        ("vxlanBlueGreen,key=7 remote_ip=172.21.0.3\n", "wrong"),
+        ("", "not done"),
+    ],
+)
+def test_a_vxlan_port_by_its_remote_and_vni(out: str, verdict: Verdict) -> None:
+    assert graders.vxlab_tunnel("172.21.0.2", 7)(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [("7\n", "done"), ("0\n", "wrong"), ("ovs-vsctl: no bridge named sw-vlan7\n", "not done")],
+)
+def test_a_fake_bridge_vlan(out: str, verdict: Verdict) -> None:
+    assert graders.fake_bridge_vlan(7)(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("instance", "verdict"),
+    [
+        ({"status": "Running", "expanded_devices": {"eth0": {"type": "nic", "parent": "sw-vlan7"}}}, "done"),
+        ({"status": "Stopped", "expanded_devices": {"eth0": {"type": "nic", "parent": "sw-vlan7"}}}, "wrong"),
+        ({"status": "Running", "expanded_devices": {"eth0": {"type": "nic", "network": "lxdbr0"}}}, "wrong"),
+    ],
+)
+def test_a_container_runs_on_the_segment(instance: dict[str, object], verdict: Verdict) -> None:
+    assert graders.container_on("sw-vlan7")(json.dumps(instance))[0] == verdict
+
+
+def test_a_container_that_is_not_there_is_not_done() -> None:
+    assert graders.container_on("sw-vlan7")("Error: Instance not found")[0] == "not done"
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("inet 10.0.7.11/24 brd 10.0.7.255", "done"),
+        ("inet 10.0.7.200/24 brd 10.0.7.255", "wrong"),
+        ("", "not done"),
+    ],
+)
+def test_an_address_from_the_dhcp_range(out: str, verdict: Verdict) -> None:
+    assert graders.addresses_in("10.0.7.0/24", "10.0.7.10", "10.0.7.90")(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("  my state normal at 1 2026/11/30 10:00:00;\n  partner state normal at 1 2026/11/30 10:00:00;", "done"),
+        ("  my state communications-interrupted at 1;\n  partner state normal at 1;", "wrong"),
+        ("", "not done"),
+    ],
+)
+def test_the_dhcp_failover_pair(out: str, verdict: Verdict) -> None:
+    assert graders.failover_normal(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [("inet 10.0.7.220/24", "done"), ("inet 10.0.7.220/24\ninet 10.0.7.222/24", "wrong")],
+)
+def test_a_vrrp_backup_holds_no_vip(out: str, verdict: Verdict) -> None:
+    assert graders.holds_none("10.0.7.222/24")(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("port", "out", "verdict"),
+    [
+        (HostPort("blue", "tap2", "", "access", (220,), 1500), "220\n[]\n", "done"),
+        (HostPort("blue", "tap2", "", "access", (220,), 1500), "221\n[]\n", "wrong"),
+        (HostPort("red", "tap1", "", "trunk", (28, 220, 221), 1500), "[]\n[28, 220, 221]\n", "done"),
+        (HostPort("red", "tap1", "", "trunk", (28, 220, 221), 1500), "[]\n[28, 220]\n", "wrong"),
+        (HostPort("red", "tap1", "", "trunk", (28,), 1500), 'ovs-vsctl: no row "tap1" in table Port\n', "not done"),
+    ],
+)
+def test_a_host_switch_port(port: HostPort, out: str, verdict: Verdict) -> None:
+    assert port_mode(port)(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("32765:\tfrom all fwmark 0xdc lookup 10", "done"),
+        ("32765:\tfrom all fwmark 0xdc lookup 11", "wrong"),
+        ("0:\tfrom all lookup 255", "not done"),
+    ],
+)
+def test_a_fwmark_rule_by_table_number(out: str, verdict: Verdict) -> None:
+    assert rule_to_table(220, 10)(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("-P POSTROUTING ACCEPT\n-A POSTROUTING -o enp0s1.28 -j MASQUERADE", "done"),
+        ("-A POSTROUTING -s 10.0.7.0/24 -o enp0s1.28 -j SNAT --to-source 192.0.2.2", "done"),
+        ("-A POSTROUTING -o enp0s1.220 -j MASQUERADE", "wrong"),
+        ("-P POSTROUTING ACCEPT", "not done"),
+    ],
+)
+def test_nat_towards_the_upstream(out: str, verdict: Verdict) -> None:
+    assert nat_out("enp0s1.28")(out)[0] == verdict
+
+
+MANGLE = (
+    "-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff\n"
+    "-A PREROUTING -s 10.0.7.0/24 -i enp0s1.220 -j MARK --set-xmark 0xdc/0xffffffff\n"
+    "-A PREROUTING -s 10.0.7.0/24 -i enp0s1.221 -j MARK --set-xmark 0xdd/0xffffffff\n"
+    "-A PREROUTING -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        (MANGLE, "done"),
+        (MANGLE.replace("0xdd", "0xde"), "wrong"),
+        (MANGLE.replace("--save-mark", "--set-mark 1"), "wrong"),
+        ("-P PREROUTING ACCEPT", "not done"),
+    ],
+)
+def test_mangle_rules_mark_each_tenant(out: str, verdict: Verdict) -> None:
+    assert marks_connections({"blue": 220, "green": 221})(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [("default,btrfs,,1,CREATED\nroot disk on default\n", "done"), ("default,dir\n", "wrong"), ("", "not done")],
+)
+def test_lxd_initialised(out: str, verdict: Verdict) -> None:
+    assert pool_and_root(out)[0] == verdict
+
+
+# -- the tasks of a lab ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ch", ["3", "4", "5", "6"])
+def test_every_chapter_students_build_is_graded(lab: Lab, ch: str) -> None:
+    assert lab_tasks(lab, [ch])
+
+
+@pytest.mark.parametrize("sub", sorted(k for k in SECTION_TITLES if k.count(".") and chapter(k) in "56"))
+def test_every_step_of_the_tenants_chapters_is_graded(lab: Lab, sub: str) -> None:
+    assert [t for t in lab_tasks(lab) if t.section == sub]
+
+
+def test_tasks_come_in_the_seed_order(lab: Lab) -> None:
+    sections = [tuple(int(p) for p in t.section.split(".")) for t in lab_tasks(lab)]
+    assert sections == sorted(sections)
+
+
+def test_every_task_is_a_section_of_the_seed_with_its_title(lab: Lab) -> None:
+    assert [t.section for t in lab_tasks(lab) if t.section not in SECTION_TITLES] == []
+
+
+def test_a_hint_names_the_section_and_its_title() -> None:
+    assert hint_for("5.8") == (
+        "see §5.8 of the manual (Configure keepalived for IPv4 and IPv6 gateway resiliency between Blue and Green "
+        "tenants)"
+    )
+
+
+def test_grading_never_reads_a_file_vxlab_writes(lab: Lab) -> None:
+    """Students write their own files: a task judges state, never the text of vxlab's file."""
+    from vxlab.build.render import render_lab
+
+    paths = {f.path for m in render_lab(lab) for f in m.files}
+    assert [t.name for t in lab_tasks(lab) if any(p in t.command for p in paths)] == []
+
+
+# -- a task run ----------------------------------------------------------------------------------
+
+TASK = Task("5.2", "routing", "blueTenant", "sysctl x", graders.service_active)
+CT_TASK = Task("5.7", "dhcpd", "blueDHCP", "systemctl is-active isc-dhcp-server", graders.service_active, "container")
+
+
+@pytest.mark.parametrize(
+    ("task", "result", "verdict"),
+    [
+        (TASK, Result(0, "active\n", ""), "done"),
+        (TASK, Result(255, "", "ssh: connect to host 127.0.0.1 port 23901: Connection refused"), "not done"),
+        (CT_TASK, Result(1, "", "Error: Instance not found"), "not done"),
+        (TASK, Result(3, "failed\n", ""), "wrong"),
+    ],
+)
+def test_a_task_graded_on_its_result(task: Task, result: Result, verdict: Verdict) -> None:
+    graded = grade_task(task, lambda m, c, ct: result, lambda c: result)
+    assert graded.verdict == verdict
+
+
+def test_a_host_task_runs_on_the_hypervisor() -> None:
+    task = Task("3.5", "routing", "host", "sysctl y", graders.service_active, "host")
+    ran: list[str] = []
+
+    def host(command: str) -> Result:
+        ran.append(command)
+        return Result(0, "active", "")
+
+    grade_task(task, lambda m, c, ct: Result(1, "", ""), host)
+    assert ran == ["sysctl y"]
+
+
+def _g(section: str, verdict: Verdict) -> Graded:
+    return Graded(section, "x", "m", verdict, "", "", "")
+
+
+def test_a_chapter_is_complete_when_every_step_is_done() -> None:
+    grades = by_chapter([_g("5.1", "done"), _g("5.2", "done"), _g("6.1", "done"), _g("6.2", "wrong")])
+    assert [(g.section, g.state, g.done, g.total) for g in grades] == [
+        ("5", "complete", 2, 2),
+        ("6", "incomplete", 1, 2),
+    ]
+
+
+def test_a_chapter_nothing_of_which_is_done_is_not_started() -> None:
+    assert by_chapter([_g("6.1", "not done"), _g("6.2", "not done")])[0].state == "not started"
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "whole"), [(["done", "done"], True), (["done", "wrong"], False), (["not done"], False), ([], False)]
+)
+def test_a_grade_is_complete_when_every_step_is_done(verdicts: list[Verdict], whole: bool) -> None:
+    assert complete([_g("5.1", v) for v in verdicts]) is whole
+
+
+def test_chapters_graded_are_the_seeds_three_to_seven() -> None:
+    assert CHAPTERS == ("3", "4", "5", "6", "7")
+
+
+def test_grade_junit_names_the_verdict_and_the_hint(tmp_path: Path) -> None:
+    from vxlab.cli.grade import write_junit
+
+    write_junit(tmp_path / "g.xml", "ci", [Graded("6.2", "routing", "g", "wrong", "0", "1", "see §6.2")], 1.0)
+    text = (tmp_path / "g.xml").read_text()
+    assert 'type="wrong"' in text and "hint: see §6.2" in text

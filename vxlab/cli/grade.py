@@ -1,0 +1,110 @@
+"""`vxlab grade --stack NAME`: the seed's sections 3 to 7 judged on the running lab as the
+students left it, step by step: done, not done or wrong, with what was seen, what was expected
+and the section of the manual to read again. Exit 0 when every graded step is done."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from vxlab.artifacts.classview import save_grade
+from vxlab.base.errors import ConfigError
+from vxlab.cli.check import add_key_arg
+from vxlab.cli.common import add_stack_args, find_project, load_checked_args
+from vxlab.live.grading import CHAPTERS, Graded, by_chapter, complete, grade_lab
+from vxlab.live.remote import LabShell
+
+
+def add_parser(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "grade", help="grade the running lab per seed section: done, not done or wrong, with hints"
+    )
+    add_stack_args(parser)
+    add_key_arg(parser)
+    parser.add_argument(
+        "--section",
+        action="append",
+        choices=CHAPTERS,
+        help="grade only this chapter of the seed (repeat for several; default: 3 to 7)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the steps and the chapters as JSON")
+    parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here (one case per step)")
+    parser.add_argument(
+        "--no-traffic", action="store_true", help="in §7, skip the TCP transfers and the full-size pings"
+    )
+
+
+def _line(g: Graded) -> str:
+    line = f"{g.verdict:<9} {g.section:<5} {g.machine:<18} {g.name:<58} {g.observed}"
+    if g.verdict != "done":
+        line += f"\n{'':<16}expected: {g.expected}\n{'':<16}hint: {g.hint}"
+    return line
+
+
+def write_junit(path: Path, stack: str, graded: list[Graded], seconds: float) -> None:
+    suite = ET.Element(
+        "testsuite",
+        name=f"vxlab-grade-{stack}",
+        tests=str(len(graded)),
+        failures=str(sum(g.verdict != "done" for g in graded)),
+        time=f"{seconds:.1f}",
+    )
+    for g in graded:
+        case = ET.SubElement(suite, "testcase", classname=f"{stack}.§{g.section}", name=f"{g.machine}: {g.name}")
+        if g.verdict != "done":
+            ET.SubElement(
+                case, "failure", message=f"{g.verdict}: {g.observed}", type=g.verdict
+            ).text = f"expected: {g.expected}\nhint: {g.hint}"
+        ET.SubElement(case, "system-out").text = g.observed
+    ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    lab = load_checked_args(args)
+    chapters = tuple(sorted(set(args.section or CHAPTERS), key=int))
+    start = time.monotonic()
+    with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
+        report = (lambda g: None) if args.json else (lambda g: print(_line(g), flush=True))
+        try:
+            graded = grade_lab(shell, lab, chapters, traffic=not args.no_traffic, report=report)
+        except FileNotFoundError as missing:
+            raise ConfigError("--key", f"cannot read {missing.filename}", "pass the lab's SSH private key") from None
+    seconds = time.monotonic() - start
+    sections = by_chapter(graded)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "stack": args.stack,
+                    "stage": lab.stage,
+                    "complete": complete(graded),
+                    "chapters": [{**s.__dict__, "state": s.state, "total": s.total} for s in sections],
+                    "steps": [g.as_dict() for g in graded],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print()
+        for s in sections:
+            print(f"§{s.section} {s.title}: {s.state}, {s.done}/{s.total} done, {s.not_done} not done, {s.wrong} wrong")
+        print("complete" if complete(graded) else "not complete")
+    if args.junit:
+        write_junit(args.junit, args.stack, graded, seconds)
+    save_grade(
+        args.project or find_project(Path.cwd()),
+        args.stack,
+        {
+            "time": now,
+            "stage": lab.stage,
+            "chapters": {
+                s.section: {"done": s.done, "total": s.total, "state": s.state, "time": now} for s in sections
+            },
+        },
+    )
+    return 0 if complete(graded) else 1

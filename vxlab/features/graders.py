@@ -1,0 +1,217 @@
+"""Graders the features' grading tasks share: each a pure function of what a command printed,
+judging state and behaviour the way `ip`, `sysctl`, `ovs-vsctl` and `systemctl` print it,
+whatever files the students wrote to get there."""
+
+from __future__ import annotations
+
+import json
+import re
+from ipaddress import ip_address, ip_interface, ip_network
+
+from vxlab.features.spec import DONE, NOT_DONE, WRONG, Grader, Verdict
+
+
+def sysctls_on(*names: str) -> Grader:
+    """`sysctl NAME...` lines: every one 1 (a 0 is a step not taken yet)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        values = dict(re.findall(r"^\s*(\S+)\s*=\s*(\S+)\s*$", out, re.M))
+        seen = ", ".join(f"{n} = {values.get(n, '?')}" for n in names)
+        if all(values.get(n) == "1" for n in names):
+            return DONE, seen
+        if all(values.get(n) in ("0", None) for n in names):
+            return NOT_DONE, seen
+        return WRONG, seen
+
+    return grade
+
+
+def _addresses(out: str) -> list[str]:
+    return [str(ip_interface(a)) for a in re.findall(r"inet6? ([0-9a-f.:]+/\d+)", out)]
+
+
+def holds_addresses(*wanted: str) -> Grader:
+    """`ip -o addr` output holds every address (with its prefix length) of `wanted`."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        found = _addresses(out)
+        present = [a for a in wanted if a in found]
+        if len(present) == len(wanted):
+            return DONE, ", ".join(present)
+        # The right address with another prefix length is a mistake, not a missing step.
+        near = [f for f in found if f.split("/")[0] in {w.split("/")[0] for w in wanted}]
+        seen = ", ".join(found) or "no address"
+        return (WRONG if present or near else NOT_DONE), seen
+
+    return grade
+
+
+def address_on_vlan(address: str, vlan: int | None) -> Grader:
+    """`ip -j -d addr` output: `address` (with its prefix length) sits on a link that is VLAN
+    `vlan`'s sub-interface (or on a link that is no VLAN's when `vlan` is None)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        try:
+            links = json.loads(out or "[]")
+        except json.JSONDecodeError:
+            return NOT_DONE, "no `ip -j` output"
+        for link in links:
+            for a in link.get("addr_info", []):
+                if f"{a.get('local')}/{a.get('prefixlen')}" != address:
+                    continue
+                info = link.get("linkinfo", {})
+                on = info.get("info_data", {}).get("id") if info.get("info_kind") == "vlan" else None
+                where = f"{address} on {link['ifname']}" + (f" (VLAN {on})" if on is not None else "")
+                return (DONE if on == vlan else WRONG), where
+        near = [
+            f"{a.get('local')}/{a.get('prefixlen')} on {link['ifname']}"
+            for link in links
+            for a in link.get("addr_info", [])
+            if a.get("local") == address.split("/")[0]
+        ]
+        return (WRONG, ", ".join(near)) if near else (NOT_DONE, f"no link holds {address}")
+
+    return grade
+
+
+def service_active(out: str) -> tuple[Verdict, str]:
+    """`systemctl is-active NAME`: active; failed is a wrong configuration."""
+    state = out.strip().splitlines()[-1] if out.strip() else "unknown"
+    if state == "active":
+        return DONE, state
+    return (WRONG if state == "failed" else NOT_DONE), state
+
+
+def replies(out: str) -> tuple[Verdict, str]:
+    """A ping's summary: some replies."""
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    if not m:
+        return NOT_DONE, "no ping summary (no route or no address)"
+    return (DONE if int(m.group(2)) > 0 else WRONG), f"{m.group(2)}/{m.group(1)} replies"
+
+
+def equals(expected: str, absent: tuple[str, ...] = ("",)) -> Grader:
+    """The command printed `expected` (one line); one of `absent` means not done yet."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        got = out.strip()
+        if got == expected:
+            return DONE, got
+        return (NOT_DONE if got in absent else WRONG), got or "nothing"
+
+    return grade
+
+
+def route_via(gateway: str) -> Grader:
+    """`ip route get ADDRESS`: the route goes through `gateway`."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        m = re.search(r"via (\S+)", out)
+        seen = " ".join(out.split()[:7]) or "no route"
+        if m and m.group(1) == gateway:
+            return DONE, seen
+        return (WRONG if m else NOT_DONE), seen
+
+    return grade
+
+
+def vxlab_tunnel(remote: str, key: int) -> Grader:
+    """`ovs-vsctl --data=bare --no-headings --format=csv --columns=name,options find Interface
+    type=vxlan`: a tunnel to `remote` with VNI `key`."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        tunnels = [line.strip() for line in out.splitlines() if line.strip()]
+        for t in tunnels:
+            options = dict(re.findall(r"(\w+)=([^\s,\"]+)", t))
+            if options.get("remote_ip") == remote and options.get("key") == str(key):
+                return DONE, t
+        return (WRONG if tunnels else NOT_DONE), "; ".join(tunnels) or "no VXLAN port"
+
+    return grade
+
+
+def fake_bridge_vlan(vlan: int) -> Grader:
+    """`ovs-vsctl br-to-vlan NAME`: the fake bridge's VLAN."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        got = out.strip()
+        if got.isdigit():
+            return (DONE if got == str(vlan) else WRONG), f"VLAN {got}"
+        return NOT_DONE, got or "no such bridge"
+
+    return grade
+
+
+def container_on(parent: str) -> Grader:
+    """`lxc query /1.0/instances/NAME?recursion=1`: running, its NIC bridged on `parent`."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        try:
+            instance = json.loads(out)
+        except json.JSONDecodeError:
+            return NOT_DONE, out.strip()[:120] or "no such container"
+        nics = {
+            name: dev.get("parent", dev.get("network", "?"))
+            for name, dev in instance.get("expanded_devices", {}).items()
+            if dev.get("type") == "nic"
+        }
+        seen = f"{instance.get('status', '?')}, NIC on {', '.join(f'{n}: {p}' for n, p in nics.items()) or 'nothing'}"
+        ok = instance.get("status") == "Running" and parent in nics.values()
+        return (DONE if ok else WRONG), seen
+
+    return grade
+
+
+def nonempty(what: str) -> Grader:
+    """Some output is the step done; none is not done yet."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        lines = [line for line in out.splitlines() if line.strip()]
+        return (DONE, "; ".join(lines)[:200]) if lines else (NOT_DONE, f"no {what}")
+
+    return grade
+
+
+def version(out: str) -> tuple[Verdict, str]:
+    got = out.strip()
+    return (DONE, got) if re.match(r"\d+\.\d+", got) else (NOT_DONE, got or "not installed")
+
+
+def addresses_in(net: str, lo: str | None = None, hi: str | None = None) -> Grader:
+    """`ip -o addr` output holds an address of `net` (and inside lo..hi when given)."""
+    network = ip_network(net)
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        found = [ip_interface(a).ip for a in re.findall(r"inet6? ([0-9a-f.:]+/\d+)", out)]
+        good = [
+            a
+            for a in found
+            if a in network and (lo is None or hi is None or ip_address(lo) <= a <= ip_address(hi))  # type: ignore[operator]
+        ]
+        if good:
+            return DONE, ", ".join(map(str, good))
+        return (WRONG if found else NOT_DONE), ", ".join(map(str, found)) or "no address"
+
+    return grade
+
+
+def failover_normal(out: str) -> tuple[Verdict, str]:
+    """The DHCP failover states dhcpd last wrote to its leases file: both normal."""
+    mine = re.findall(r"my state (\S+)", out)
+    partner = re.findall(r"partner state (\S+)", out)
+    if not mine:
+        return NOT_DONE, "no failover state in the leases file"
+    seen = f"my state {mine[-1]}, partner state {partner[-1] if partner else '?'}"
+    return (DONE if mine[-1] == "normal" and partner and partner[-1] == "normal" else WRONG), seen
+
+
+def holds_none(*addresses: str) -> Grader:
+    """`ip -o addr` output holds none of `addresses` (a VRRP backup)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        found = [
+            a for a in _addresses(out) if a in addresses or a.split("/")[0] in {x.split("/")[0] for x in addresses}
+        ]
+        return (WRONG, "holds " + ", ".join(found)) if found else (DONE, "holds no VIP")
+
+    return grade
