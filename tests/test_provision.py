@@ -250,3 +250,28 @@ def test_a_step_waiting_for_a_step_nobody_makes_is_refused() -> None:
 
     with pytest.raises(ValueError, match="no feature makes"):
         in_order([Step(name="a", create="true", delete="true", after=("ghost",))])
+
+
+@pytest.mark.parametrize(
+    ("aliases", "called"),
+    [
+        ("vxlab-dhcp,abc123,CONTAINER,\n", "image delete vxlab-dhcp"),
+        ("my-debian,abc123,CONTAINER,\nvxlab-dhcp,abc123,CONTAINER,\n", "image alias delete vxlab-dhcp"),
+        ("my-debian,fff999,CONTAINER,\nvxlab-dhcp,abc123,CONTAINER,\n", "image delete vxlab-dhcp"),
+    ],
+)
+def test_the_container_image_goes_unless_the_students_image_carries_vxlabs_alias(
+    tmp_path: Path, aliases: str, called: str
+) -> None:
+    from vxlab.build.provision import image_delete
+
+    (tmp_path / "aliases").write_text(aliases)
+    fake = tmp_path / "lxc"
+    fake.write_text(
+        "#!/bin/bash\n"
+        f'if [ "$1 $2 $3" = "image alias list" ]; then cat {tmp_path}/aliases; exit 0; fi\n'
+        f'echo "$*" >> {tmp_path}/called\n'
+    )
+    fake.chmod(0o755)
+    subprocess.run(["bash", "-c", image_delete("vxlab-dhcp")], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=True)
+    assert (tmp_path / "called").read_text() == called + "\n"

@@ -125,3 +125,19 @@ def test_the_handout_tells_students_how_to_grade_themselves() -> None:
     page = html(_lab("router"), "group00", "<svg></svg>")
     assert "vxlab grade --stack group00 --section N" in page
     assert "§6.8 Configure keepalived" in page
+
+
+def test_catch_up_to_a_section_no_stage_builds_names_the_option_and_the_choices() -> None:
+    from tests.test_cli import vxlab
+
+    done = vxlab("catch-up", "--stack", "dev", "--to", "9")
+    assert done.returncode == 2
+    assert "--to: got '9'" in done.stderr and "hosts, router, blue, full" in done.stderr
+
+
+def test_catch_up_to_a_stage_the_lab_has_reached_changes_nothing() -> None:
+    from tests.test_cli import vxlab
+
+    done = vxlab("catch-up", "--stack", "dev", "--to", "router")
+    assert done.returncode == 0
+    assert "dev is at stage full: it already builds §3, §4, §5, §6, §7" in done.stdout

@@ -219,6 +219,18 @@ _LXD_CREDENTIALS = (
 )
 
 
+def image_delete(alias: str) -> str:
+    """Delete the image vxlab imported; an image the students imported themselves (another alias
+    on it) keeps everything but vxlab's alias."""
+    listed = "lxc image alias list --format csv"
+    return (
+        f"fp=$({listed} | awk -F, -v a={_q(alias)} '$1==a {{print $2}}'); "
+        f"others=$({listed} | awk -F, -v a={_q(alias)} -v fp=\"$fp\" '$2==fp && $1!=a' | wc -l); "
+        f'if [ -n "$fp" ] && [ "$others" -gt 0 ]; then lxc image alias delete {_q(alias)}; '
+        f"else lxc image delete {_q(alias)} || true; fi"
+    )
+
+
 def students_containers_step(lab: Lab, tenant: Tenant) -> Step:
     """Containers the students made before vxlab builds this tenant (a stage raised, `vxlab
     catch-up`) bear the names vxlab's own will take: each is stopped and renamed `<name>-student`,
@@ -260,7 +272,7 @@ def lxd_steps(lab: Lab, tenant: Tenant) -> list[Step]:
                     f"lxc image info {_q(image)} >/dev/null 2>&1 || "
                     f"lxc image import {_q(tarball)} --alias {_q(image)} || {alias}"
                 ),
-                delete=f"lxc image delete {_q(image)} || true",
+                delete=image_delete(image),
                 after=(preseed,),
             )
         )
