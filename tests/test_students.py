@@ -10,7 +10,7 @@ from vxlab.build.render import render_lab
 from vxlab.engine.students import student_script
 from vxlab.live.remote import Result
 from vxlab.live.students import _sha, students_work
-from vxlab.model.lab import Lab
+from vxlab.model.lab import Color, Lab
 from vxlab.validate.load import build_lab
 
 
@@ -20,12 +20,12 @@ def lab() -> Lab:
 
 
 @pytest.mark.parametrize("color", ["blue", "green"])
-def test_a_students_script_is_valid_bash(lab: Lab, color: str) -> None:
+def test_a_students_script_is_valid_bash(lab: Lab, color: Color) -> None:
     subprocess.run(["bash", "-n"], input=student_script(lab, lab.tenants[color]), text=True, check=True)
 
 
 @pytest.mark.parametrize("color", ["blue", "green"])
-def test_a_student_writes_no_line_of_vxlabs_interfaces_file_layout(lab: Lab, color: str) -> None:
+def test_a_student_writes_no_line_of_vxlabs_interfaces_file_layout(lab: Lab, color: Color) -> None:
     """Their own style: the address with a netmask, not vxlab's prefix length, and no `source`."""
     script = student_script(lab, lab.tenants[color])
     tenant = lab.tenants[color]
@@ -35,7 +35,7 @@ def test_a_student_writes_no_line_of_vxlabs_interfaces_file_layout(lab: Lab, col
 
 
 @pytest.mark.parametrize("color", ["blue", "green"])
-def test_a_student_states_the_groups_values(lab: Lab, color: str) -> None:
+def test_a_student_states_the_groups_values(lab: Lab, color: Color) -> None:
     t = lab.tenants[color]
     script = student_script(lab, t)
     assert all(str(v) in script for v in (t.svi_ipv4.ip, t.svi_ll, lab.segment.vni, t.vrrp_priority, lab.vrrp.vip6))
