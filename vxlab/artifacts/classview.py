@@ -94,20 +94,19 @@ def class_rows(project: Path) -> list[StackRow]:
     return [rows[s] for s in sorted(rows, key=lambda s: (rows[s].group is None, rows[s].group or 0, s))]
 
 
-def last_check(project: Path, stack: str) -> dict[str, Any] | None:
-    path = project / CHECKS_DIR / f"{stack}.json"
+def _summary(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
+
+
+def last_check(project: Path, stack: str) -> dict[str, Any] | None:
+    return _summary(project / CHECKS_DIR / f"{stack}.json")
 
 
 def last_grade(project: Path, stack: str) -> dict[str, Any] | None:
-    path = project / GRADES_DIR / f"{stack}.json"
-    if not path.is_file():
-        return None
-    loaded: dict[str, Any] = json.loads(path.read_text())
-    return loaded
+    return _summary(project / GRADES_DIR / f"{stack}.json")
 
 
 def save_grade(project: Path, stack: str, result: dict[str, Any]) -> Path:

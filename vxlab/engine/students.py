@@ -9,6 +9,7 @@ import shlex
 import time
 
 from vxlab.build.render import render_template
+from vxlab.features.dhcp_failover import failover_ports
 from vxlab.live.remote import LabShell
 from vxlab.model.lab import Lab, Tenant
 from vxlab.model.mtu import tunnel_remote
@@ -27,12 +28,7 @@ class StudentsFailed(RuntimeError):
 def student_script(lab: Lab, tenant: Tenant) -> str:
     """What the tenant's student types for its chapter, as one script with this group's values."""
     server, other = tenant.dhcp_server, lab.peer_of(tenant).dhcp_server
-    ports = lab.dhcp.failover
-    own, peer = (
-        (ports.primary_port, ports.secondary_port)
-        if server.role == "primary"
-        else (ports.secondary_port, ports.primary_port)
-    )
+    own, peer = failover_ports(lab, server)
     return render_template(
         "e2e/student-tenant.sh.j2",
         chapter=vm_sections(lab)[tenant.name],

@@ -20,21 +20,24 @@ from vxlab.features.spec import (
     Task,
     result,
 )
-from vxlab.model.lab import Lab, Tenant
+from vxlab.model.lab import DhcpServer, Lab, Tenant
 from vxlab.model.stages import vm_sections
 
 DHCPD_CONF = "/etc/dhcp/dhcpd.conf"
 
 
+def failover_ports(lab: Lab, server: DhcpServer) -> tuple[int, int]:
+    """The server's own failover port and its peer's: the primary's is `primary_port`."""
+    ports = lab.dhcp.failover
+    if server.role == "primary":
+        return ports.primary_port, ports.secondary_port
+    return ports.secondary_port, ports.primary_port
+
+
 def _server_context(lab: Lab, tenant: Tenant | None, machine: str) -> dict[str, Any]:
     assert tenant is not None  # a tenant's container
     server, partner = tenant.dhcp_server, lab.peer_of(tenant).dhcp_server
-    ports = lab.dhcp.failover
-    own, peer = (
-        (ports.primary_port, ports.secondary_port)
-        if server.role == "primary"
-        else (ports.secondary_port, ports.primary_port)
-    )
+    own, peer = failover_ports(lab, server)
     return {"server": server, "partner": partner, "own_port": own, "peer_port": peer}
 
 

@@ -17,6 +17,7 @@ from vxlab import features
 from vxlab.features.spec import DONE, NOT_DONE, WRONG, Check, Task, Verdict
 from vxlab.live.checks import Outcome, Runner, lab_checks, observe
 from vxlab.live.remote import LabShell, Result
+from vxlab.live.traffic_live import run_traffic_checks
 from vxlab.model.lab import Lab
 from vxlab.model.stages import chapter, section_title
 
@@ -103,8 +104,6 @@ def grade_lab(
     report: Callable[[Graded], None] = lambda _: None,
 ) -> list[Graded]:
     """Every step of `chapters` on the running lab, reported as it is graded."""
-    from vxlab.live.traffic_live import run_traffic_checks  # starts a server on the hypervisor
-
     chapters = tuple(chapters)
     graded: list[Graded] = []
 
