@@ -111,15 +111,20 @@ def test_a_ping(out: str, verdict: Verdict) -> None:
     ],
 )
 def test_a_vxlan_port_by_its_remote_and_vni(out: str, verdict: Verdict) -> None:
-    assert graders.vxlab_tunnel("172.21.0.2", 7)(out)[0] == verdict
+    assert graders.vxlan_tunnel("172.21.0.2", 7)(out)[0] == verdict
 
 
 @pytest.mark.parametrize(
     ("out", "verdict"),
-    [("7\n", "done"), ("0\n", "wrong"), ("ovs-vsctl: no bridge named sw-vlan7\n", "not done")],
+    [
+        ("C-3PO-BLUE\n7\n", "done"),
+        ("C-3PO-BLUE\n8\n", "wrong"),
+        ("sw-vlan7\n0\n", "wrong"),  # a bridge of its own
+        ("ovs-vsctl: no bridge named sw-vlan7\novs-vsctl: no bridge named sw-vlan7\n", "not done"),
+    ],
 )
-def test_a_fake_bridge_vlan(out: str, verdict: Verdict) -> None:
-    assert graders.fake_bridge_vlan(7)(out)[0] == verdict
+def test_a_fake_bridge_of_the_tenants_bridge_on_the_segment_vlan(out: str, verdict: Verdict) -> None:
+    assert graders.fake_bridge("C-3PO-BLUE", 7)(out)[0] == verdict
 
 
 @pytest.mark.parametrize(
@@ -340,3 +345,16 @@ def test_grade_junit_names_the_verdict_and_the_hint(tmp_path: Path) -> None:
     write_junit(tmp_path / "g.xml", "ci", [Graded("6.2", "routing", "g", "wrong", "0", "1", "see §6.2")], 1.0)
     text = (tmp_path / "g.xml").read_text()
     assert 'type="wrong"' in text and "hint: see §6.2" in text
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("1450\n", "done"),
+        ("1500\n", "wrong"),
+        ("cat: /sys/class/net/sw-vlan7/mtu: No such file or directory", "not done"),
+    ],
+)
+def test_the_segment_mtu(out: str, verdict: Verdict) -> None:
+    absent = ("cat: /sys/class/net/sw-vlan7/mtu: No such file or directory",)
+    assert graders.equals("1450", absent=absent)(out)[0] == verdict

@@ -115,7 +115,7 @@ def route_via(gateway: str) -> Grader:
     return grade
 
 
-def vxlab_tunnel(remote: str, key: int) -> Grader:
+def vxlan_tunnel(remote: str, key: int) -> Grader:
     """`ovs-vsctl --data=bare --no-headings --format=csv --columns=name,options find Interface
     type=vxlan`: a tunnel to `remote` with VNI `key`."""
 
@@ -130,14 +130,16 @@ def vxlab_tunnel(remote: str, key: int) -> Grader:
     return grade
 
 
-def fake_bridge_vlan(vlan: int) -> Grader:
-    """`ovs-vsctl br-to-vlan NAME`: the fake bridge's VLAN."""
+def fake_bridge(parent: str, vlan: int) -> Grader:
+    """`ovs-vsctl br-to-parent NAME; ovs-vsctl br-to-vlan NAME`: a fake bridge of `parent` on
+    `vlan` (a real bridge is its own parent, on VLAN 0)."""
 
     def grade(out: str) -> tuple[Verdict, str]:
-        got = out.strip()
-        if got.isdigit():
-            return (DONE if got == str(vlan) else WRONG), f"VLAN {got}"
-        return NOT_DONE, got or "no such bridge"
+        lines = [line.strip() for line in out.splitlines() if line.strip()]
+        if len(lines) != 2 or not lines[1].isdigit():
+            return NOT_DONE, (lines[-1] if lines else "no such bridge")
+        seen = f"parent {lines[0]}, VLAN {lines[1]}"
+        return (DONE if lines == [parent, str(vlan)] else WRONG), seen
 
     return grade
 
