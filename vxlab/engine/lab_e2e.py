@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 
 from vxlab.build.provision import seed_folder
@@ -129,7 +130,9 @@ def _steps(s: Scratch, lab: Lab, report: Report) -> None:
                 raise Failed(f"expected only the {what} container {container}")
             with report.timed(f"up after a container was {what}"):
                 P("up", "--yes", "--refresh", stack=STACK, log=d / f"up-{what}.log")
-            state = shell.vm(tenant.name, f"lxc list {container} --format csv --columns s").out.strip()
+            # The name as a whole: `lxc list NAME` also lists NAME-student (the students' kept container).
+            exact = shlex.quote(f"^{container}$")
+            state = shell.vm(tenant.name, f"lxc list {exact} --format csv --columns s").out.strip()
             if state != "RUNNING":
                 raise Failed(f"{container} is {state or 'gone'} after up, not RUNNING")
             report.say(f"{container} running again after up")
