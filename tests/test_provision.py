@@ -275,3 +275,20 @@ def test_the_container_image_goes_unless_the_students_image_carries_vxlabs_alias
     fake.chmod(0o755)
     subprocess.run(["bash", "-c", image_delete("vxlab-dhcp")], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=True)
     assert (tmp_path / "called").read_text() == called + "\n"
+
+
+def test_the_lxd_preseed_is_asked_again_until_lxd_can_listen_on_the_restarted_network(tmp_path: Path) -> None:
+    """The interfaces step restarts the network behind it: the first `lxd init` may find no address."""
+    from vxlab.features.lxd import FEATURE
+
+    fake = tmp_path / "lxd"
+    fake.write_text(
+        "#!/bin/bash\n"
+        '[ "$1" = waitready ] && exit 0\n'
+        f"n=$(($(cat {tmp_path}/tries 2>/dev/null || echo 0) + 1)); echo $n > {tmp_path}/tries\n"
+        '[ "$n" -ge 2 ] || { echo "bind: cannot assign requested address" >&2; exit 1; }\n'
+    )
+    fake.chmod(0o755)
+    reload = FEATURE.files[0].reload.replace("/etc/vxlab/lxd-preseed.yaml", "/dev/null")
+    subprocess.run(["bash", "-c", reload], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=True, timeout=60)
+    assert (tmp_path / "tries").read_text() == "2\n"

@@ -3,6 +3,7 @@ on the tenant's underlay address only (the containers themselves are the LXD pro
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import yaml
@@ -103,7 +104,13 @@ FEATURE = Feature(
             "tenant/lxd-preseed.yaml.j2",
             LXD_PRESEED,
             "lxd-preseed",
-            reload=f"lxd waitready --timeout=120 && lxd init --preseed < {LXD_PRESEED}",
+            # The interfaces step restarts the network behind its session (NETWORK_RELOAD): until
+            # the underlay address is back, LXD cannot listen on it and refuses the preseed
+            # (measured on a catch-up: "bind: cannot assign requested address"). Ask again.
+            reload=(
+                "lxd waitready --timeout=120 && "
+                f"timeout 180 sh -c {shlex.quote(f'until lxd init --preseed < {LXD_PRESEED}; do sleep 2; done')}"
+            ),
             # The API listens on the underlay address, there once the interfaces are up.
             after=(f"file:{INTERFACES}",),
             context=_context,
