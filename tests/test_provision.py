@@ -292,3 +292,21 @@ def test_the_lxd_preseed_is_asked_again_until_lxd_can_listen_on_the_restarted_ne
     reload = FEATURE.files[0].reload.replace("/etc/vxlab/lxd-preseed.yaml", "/dev/null")
     subprocess.run(["bash", "-c", reload], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=True, timeout=60)
     assert (tmp_path / "tries").read_text() == "2\n"
+
+
+def test_the_segment_waits_for_the_network_restart_the_interfaces_step_starts() -> None:
+    """A tenant the students configured has its SVI already: only the restart's own mark says the
+    network keepalived and radvd will run on is the restarted one."""
+    from vxlab.build.provision import vm_steps
+    from vxlab.build.render import render_lab
+    from vxlab.features.common import NETWORK_RELOADED
+    from vxlab.validate.load import build_lab
+
+    lab = build_lab({"group": 0})
+    machine = next(m for m in render_lab(lab) if m.name == lab.tenants["blue"].name)
+    steps = {s.name: s for s in vm_steps(lab, machine)}
+    restart = steps["file:/etc/network/interfaces"].create
+    assert restart.index(f"rm -f {NETWORK_RELOADED}") < restart.index("nohup")
+    assert restart.index("ifup -a") < restart.index(f"touch {NETWORK_RELOADED}")
+    segment = steps["segment"].create
+    assert segment.index(NETWORK_RELOADED) < segment.index(f"ip link show dev {lab.segment.svi}")

@@ -19,7 +19,13 @@ def detached(command: str, log: str) -> str:
     return f"{{ nohup sh -c {shlex.quote('sleep 1; ' + command)} >{log} 2>&1 </dev/null & }}"
 
 
-NETWORK_RELOAD = detached("ifdown --force -a --exclude=lo; ifup -a", "/var/log/vxlab-network.log")
+# Where the network restart says it is over: a step that needs the restarted network (not the
+# one before it, which a VM configured by hand already has) waits for it.
+NETWORK_RELOADED = "/var/lib/vxlab/network-reloaded"
+NETWORK_RELOAD = f"rm -f {NETWORK_RELOADED} && " + detached(
+    f"ifdown --force -a --exclude=lo; ifup -a; mkdir -p /var/lib/vxlab; touch {NETWORK_RELOADED}",
+    "/var/log/vxlab-network.log",
+)
 
 
 def routing_sysctl(role: Role) -> FileSpec:

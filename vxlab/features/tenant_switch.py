@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 
 from vxlab.features import graders
-from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, SYSCTL, routing_sysctl
+from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, NETWORK_RELOADED, SYSCTL, routing_sysctl
 from vxlab.features.spec import Feature, FileSpec, Machine, Step, Task
 from vxlab.model.lab import Lab
 from vxlab.model.mtu import tunnel_remote
@@ -14,14 +14,20 @@ from vxlab.model.stages import vm_sections
 
 
 def _segment_steps(lab: Lab, machine: Machine) -> list[Step]:
-    """The VXLAN segment carries VRRP only once both underlays are up: wait for the peer's."""
+    """The VXLAN segment carries VRRP only once both underlays are up: wait for this tenant's
+    network restart to be over (a tenant the students configured has its SVI before it), then
+    for the peer's underlay."""
     peer = lab.peer_of(next(t for t in lab.tenants.values() if t.name == machine.name))
+    wait_reload = f"until [ -e {NETWORK_RELOADED} ]; do sleep 1; done"
     wait_svi = f"until ip link show dev {lab.segment.svi} >/dev/null 2>&1; do sleep 1; done"
     wait_peer = f"until ping -c 1 -W 1 {peer.tenant_ipv4.ip} >/dev/null; do sleep 2; done"
     return [
         Step(
             name="segment",
-            create=f"{wait_svi}; timeout 900 sh -c {shlex.quote(wait_peer)}",
+            create=(
+                f"timeout 900 sh -c {shlex.quote(wait_reload)} && {wait_svi} && "
+                f"timeout 900 sh -c {shlex.quote(wait_peer)}"
+            ),
             delete="echo 'nothing to undo: a wait'",
             after=(f"file:{INTERFACES}",),
         )
