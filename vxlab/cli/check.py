@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 from vxlab.artifacts.classview import save_check
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
 from vxlab.live.checks import Outcome, lab_checks, observe
-from vxlab.live.remote import LabShell, Result
+from vxlab.live.remote import LabShell
 from vxlab.live.traffic_live import run_traffic_checks
 
 
@@ -75,16 +75,12 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     outcomes = []
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
-
-        def run_on(machine: str, command: str, in_container: bool) -> Result:
-            return (shell.container if in_container else shell.vm)(machine, command)
-
         for check in lab_checks(lab):
-            outcome = observe(check, run_on, time.sleep)
+            outcome = observe(check, shell.on, time.sleep)
             outcomes.append(outcome)
             _print(outcome)
         if not args.no_traffic:
-            outcomes += run_traffic_checks(shell, lab, run_on, _print)
+            outcomes += run_traffic_checks(shell, lab, shell.on, _print)
     failed = sum(not o.ok for o in outcomes)
     seconds = time.monotonic() - start
     print(f"{len(outcomes) - failed} passed, {failed} failed")

@@ -28,7 +28,7 @@ from vxlab.engine.students import students_do_their_chapters
 from vxlab.features.keepalived import KEEPALIVED_CONF
 from vxlab.live.remote import LabShell
 from vxlab.model.lab import Lab
-from vxlab.model.stages import vm_sections
+from vxlab.model.stages import last_tenant, vm_sections
 from vxlab.validate.load import load_lab
 
 STACK = "ci"
@@ -225,7 +225,7 @@ def _students_and_catch_up(s: Scratch, lab: Lab, report: Report, keys: tuple[str
             raise Failed("the lab the students built is not graded complete (grade-students.txt)")
 
         # One step undone by hand: the second tenant stops routing IPv4.
-        broken_tenant = max(lab.tenants.values(), key=lambda t: vm_sections(lab)[t.name])
+        broken_tenant = last_tenant(lab)
         chapter = vm_sections(lab)[broken_tenant.name]
         shell.vm(broken_tenant.name, "sysctl -w net.ipv4.ip_forward=0")
     broken = s.verb("grade", *keys, "--section", chapter, "--json", stack=STACK, stderr_log=d / "grade-broken.log")

@@ -21,7 +21,7 @@ from vxlab.features.spec import (
     result,
 )
 from vxlab.model.lab import DhcpServer, Lab, Tenant
-from vxlab.model.stages import vm_sections
+from vxlab.model.stages import last_tenant, vm_sections
 
 DHCPD_CONF = "/etc/dhcp/dhcpd.conf"
 
@@ -142,7 +142,7 @@ def _tasks(lab: Lab) -> list[Task]:
             for c in t.clients
         ]
     # The pair is whole once both tenants' sections are done: the later one checks it.
-    last = max(lab.tenants.values(), key=lambda t: vm_sections(lab)[t.name])
+    last = last_tenant(lab)
     tasks += [
         Task(
             f"{vm_sections(lab)[last.name]}.7",

@@ -23,7 +23,7 @@ from vxlab.features.spec import (
     result,
 )
 from vxlab.model.lab import Lab, Tenant
-from vxlab.model.stages import vm_sections
+from vxlab.model.stages import last_tenant, vm_sections
 
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 KEEPALIVED_NOTIFY = "/usr/local/bin/keepalived_notify.sh"
@@ -136,7 +136,7 @@ def _tasks(lab: Lab) -> list[Task]:
     tasks: list[Task] = []
     vrrp, svi = lab.vrrp, lab.segment.svi
     master = lab.master()
-    last = max(lab.tenants.values(), key=lambda t: vm_sections(lab)[t.name])
+    last = last_tenant(lab)
     for t in lab.tenants.values():
         n = vm_sections(lab)[t.name]
         tasks.append(

@@ -107,20 +107,17 @@ def grade_lab(
     chapters = tuple(chapters)
     graded: list[Graded] = []
 
-    def run_on(machine: str, command: str, in_container: bool) -> Result:
-        return (shell.container if in_container else shell.vm)(machine, command)
-
     def keep(g: Graded) -> None:
         graded.append(g)
         report(g)
 
     for task in lab_tasks(lab, chapters):
-        keep(grade_task(task, run_on, shell.host))
+        keep(grade_task(task, shell.on, shell.host))
     if "7" in chapters:
         for check in section_seven(lab):
-            keep(graded_outcome(observe(check, run_on, time.sleep)))
+            keep(graded_outcome(observe(check, shell.on, time.sleep)))
         if traffic:
-            for outcome in run_traffic_checks(shell, lab, run_on):
+            for outcome in run_traffic_checks(shell, lab, shell.on):
                 keep(graded_outcome(outcome))
     return graded
 

@@ -125,11 +125,8 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
     master, backup = lab.master(), lab.peer_of(lab.master())
     containers = [c for t in lab.tenants.values() for c in t.containers]
 
-    def run_on(machine: str, command: str, in_container: bool) -> Result:
-        return (shell.container if in_container else shell.vm)(machine, command)
-
     failures: list[str] = []
-    before = traffic_summary(run_traffic_checks(shell, lab, run_on))
+    before = traffic_summary(run_traffic_checks(shell, lab, shell.on))
     report(f"{scenario}: traffic before the fault: {before['passed']} passed, {len(before['failed'])} failed")
     if before["failed"]:
         raise RuntimeError(f"the lab's traffic fails before the {scenario}: {before['failed'][:3]}")
@@ -156,7 +153,7 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
         dhcp = {s: _failover_state(shell, s) for s in dhcp}
         if normal == float("inf"):
             failures.append(f"the DHCP pair is not back to normal within {back_bound} s: {dhcp}")
-    after = traffic_summary(run_traffic_checks(shell, lab, run_on))
+    after = traffic_summary(run_traffic_checks(shell, lab, shell.on))
     report(f"{scenario}: traffic after the recovery: {after['passed']} passed, {len(after['failed'])} failed")
     failures += [f"after the recovery: {f}" for f in after["failed"]]
     slowest = max(flowing.values())

@@ -185,6 +185,10 @@ class LabShell:
             start_new_session=True,  # one process group: stopping it stops what `sh` started
         )
 
+    def on(self, machine: str, command: str, in_container: bool) -> Result:
+        """A command on a VM or in a container: what a check's runner (`live.checks.Runner`) does."""
+        return (self.container if in_container else self.vm)(machine, command)
+
     def container(self, name: str, command: str, timeout: float = 120) -> Result:
         return self.vm(self.tenant_of[name], f"lxc exec {name} -- sh -c {shlex.quote(command)}", timeout)
 

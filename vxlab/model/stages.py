@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from vxlab.model.lab import Lab, Stage
+from vxlab.model.lab import Lab, Stage, Tenant
 
 STAGE_NAMES: tuple[Stage, ...] = get_args(Stage)
 # The seed's sections each stage builds (§7 checks the finished lab).
@@ -80,8 +80,9 @@ def vm_sections(lab: Lab) -> dict[str, str]:
     return {lab.router.name: "4", blue.name: "5", green.name: "6"}
 
 
-def tenant_chapter(lab: Lab, tenant_name: str) -> str:
-    return vm_sections(lab)[tenant_name]
+def last_tenant(lab: Lab) -> Tenant:
+    """The tenant whose chapter comes last: it grades what needs both (the DHCP pair, the VIPs)."""
+    return max(lab.tenants.values(), key=lambda t: vm_sections(lab)[t.name])
 
 
 def builds(lab: Lab, vm: str) -> bool:
