@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 import pytest
 
-from vxlab.features.spec import Check
+from vxlab.features import graders
+from vxlab.features.spec import Grader, Verdict
 from vxlab.live.bounds import failover_bound
-from vxlab.live.checks import (
-    TRAFFIC_RETRIES,
-    TRAFFIC_RETRY_PAUSE_S,
-    addresses_in,
-    conntrack_marked,
-    default_via,
-    fdb_both_sides,
-    holds,
-    lab_checks,
-    observe,
-    ping_ok,
-)
+from vxlab.live.checks import lab_checks
 from vxlab.live.drill_logs import ping_gap
-from vxlab.live.remote import Result
 from vxlab.model.lab import Lab
 
 PING_OK = """PING 9.9.9.9 (9.9.9.9) 56(84) bytes of data.
@@ -48,54 +36,73 @@ SVI = """6: sw-vlan7    inet 192.0.2.221/24 brd 192.0.2.255 scope global sw-vlan
 """
 
 
-@pytest.mark.parametrize(("output", "ok"), [(PING_OK, True), (PING_LOST, False), ("", False)])
-def test_ping_judge(output: str, ok: bool) -> None:
-    assert ping_ok(output)[0] is ok
+@pytest.mark.parametrize(("output", "verdict"), [(PING_OK, "done"), (PING_LOST, "wrong"), ("", "not done")])
+def test_ping_judge(output: str, verdict: Verdict) -> None:
+    assert graders.replies(output)[0] == verdict
 
 
 @pytest.mark.parametrize(
-    ("output", "ok"),
+    ("output", "verdict"),
     [
-        ("2: eth0    inet 192.0.2.53/24 brd 192.0.2.255 scope global dynamic eth0", True),
-        ("2: eth0    inet 192.0.2.95/24 brd 192.0.2.255 scope global dynamic eth0", False),
-        ("2: eth0    inet 10.0.0.5/24 scope global eth0", False),
+        ("2: eth0    inet 192.0.2.53/24 brd 192.0.2.255 scope global dynamic eth0", "done"),
+        ("2: eth0    inet 192.0.2.95/24 brd 192.0.2.255 scope global dynamic eth0", "wrong"),
+        ("2: eth0    inet 10.0.0.5/24 scope global eth0", "wrong"),
+        ("", "not done"),
     ],
 )
-def test_dhcp_address_must_be_in_the_range(output: str, ok: bool) -> None:
-    judge = addresses_in(IPv4Network("192.0.2.0/24"), IPv4Address("192.0.2.10"), IPv4Address("192.0.2.90"))
-    assert judge(output)[0] is ok
+def test_dhcp_address_must_be_in_the_range(output: str, verdict: Verdict) -> None:
+    assert graders.addresses_in("192.0.2.0/24", "192.0.2.10", "192.0.2.90")(output)[0] == verdict
 
 
 def test_slaac_address_in_prefix() -> None:
     out = "2: eth0    inet6 2001:db8:7:0:216:3eff:fe2d:4f16/64 scope global dynamic mngtmpaddr"
-    assert addresses_in(IPv6Network("2001:db8:7::/64"))(out)[0]
+    assert graders.addresses_in("2001:db8:7::/64")(out)[0] == "done"
 
 
 @pytest.mark.parametrize(
-    ("output", "ok"),
+    ("output", "verdict"),
     [
-        ("default via fe80:7::de dev eth0 proto ra metric 1024 expires 1328sec hoplimit 64 pref medium", True),
-        ("default via fe80::1 dev eth0 proto ra metric 1024", False),
-        ("", False),
+        ("default via fe80:7::de dev eth0 proto ra metric 1024 expires 1328sec hoplimit 64 pref medium", "done"),
+        ("default via fe80::1 dev eth0 proto ra metric 1024", "wrong"),
+        ("", "not done"),
     ],
 )
-def test_default_route_via_vip(output: str, ok: bool) -> None:
-    assert default_via(IPv6Address("fe80:7::de"))(output)[0] is ok
+def test_default_route_via_vip(output: str, verdict: Verdict) -> None:
+    assert graders.route_via("fe80:7::de")(output)[0] == verdict
 
 
-@pytest.mark.parametrize(("expected", "ok"), [(True, True), (False, False)])
-def test_vip_holder(expected: bool, ok: bool) -> None:
-    assert holds("192.0.2.222", "fe80:7::de", expected=expected)(SVI)[0] is ok
+@pytest.mark.parametrize(
+    ("grader", "verdict"),
+    [
+        (graders.holds_addresses("192.0.2.222/24", "fe80:7::de/64"), "done"),
+        (graders.holds_none("192.0.2.222/24", "fe80:7::de/64"), "wrong"),
+    ],
+    ids=["master", "backup"],
+)
+def test_vip_holder(grader: Grader, verdict: Verdict) -> None:
+    assert grader(SVI)[0] == verdict
 
 
-def test_fdb_needs_macs_from_both_sides_of_the_tunnel() -> None:
-    assert fdb_both_sides(7, "vxlanGreenBlue")(FDB)[0]
-    assert not fdb_both_sides(7, "vxlanGreenBlue")(FDB.replace("    5     7", "    3     7"))[0]
+@pytest.mark.parametrize(
+    ("fdb", "verdict"),
+    [
+        (FDB, "done"),
+        (FDB.replace("    5     7", "    3     7"), "wrong"),
+        ("5\n port  VLAN  MAC                Age\n", "not done"),
+    ],
+    ids=["both-sides", "local-only", "nothing-learnt"],
+)
+def test_fdb_needs_macs_from_both_sides_of_the_tunnel(fdb: str, verdict: Verdict) -> None:
+    assert graders.fdb_both_sides(7, "vxlanGreenBlue")(fdb)[0] == verdict
 
 
-@pytest.mark.parametrize(("mark", "ok"), [(221, True), (220, False)])
-def test_conntrack_marks(mark: int, ok: bool) -> None:
-    assert conntrack_marked(mark, IPv4Network("192.0.2.0/24"))(CONNTRACK)[0] is ok
+@pytest.mark.parametrize(("mark", "verdict"), [(221, "done"), (220, "wrong")])
+def test_conntrack_marks(mark: int, verdict: Verdict) -> None:
+    assert graders.conntrack_marked(mark, "192.0.2.0/24")(CONNTRACK)[0] == verdict
+
+
+def test_no_conntrack_entry_from_the_segment_is_not_done() -> None:
+    assert graders.conntrack_marked(221, "192.0.2.0/24")(CONNTRACK.splitlines()[1])[0] == "not done"
 
 
 def test_ping_gap_is_the_longest_silence_minus_the_interval() -> None:
@@ -175,7 +182,20 @@ def test_every_container_is_checked_six_times(dev_lab: Lab) -> None:
 def test_conntrack_checks_make_their_own_traffic_from_the_master_side(dev_lab: Lab, family: int) -> None:
     check = next(c for c in lab_checks(dev_lab) if c.name.startswith(f"IPv{family} conntrack"))
     probe = dev_lab.internet.probe4 if family == 4 else dev_lab.internet.probe6
-    assert check.traffic == (dev_lab.master().clients[0], f"ping -{family} -c 3 -i 0.2 -W 2 {probe}")
+    assert check.traffic is not None
+    assert (check.traffic.machine, check.traffic.where, check.traffic.command) == (
+        dev_lab.master().clients[0],
+        "container",
+        f"ping -{family} -c 3 -i 0.2 -W 2 {probe}",
+    )
+
+
+@pytest.mark.parametrize("tenant", ["blueTenant", "greenTenant"])
+def test_the_fdb_is_read_after_the_vxlan_ping_that_fills_it(dev_lab: Lab, tenant: str) -> None:
+    checks = lab_checks(dev_lab)
+    fdb = next(c for c in checks if c.machine == tenant and c.name.startswith("bridge FDB"))
+    ping = next(c for c in checks if c.machine == tenant and c.name.startswith("VXLAN IPv4"))
+    assert fdb.traffic is not None and fdb.traffic.key == ping.observation.key
 
 
 @pytest.mark.parametrize(
@@ -235,72 +255,22 @@ def test_medians_are_rounded_like_the_figures() -> None:
 
 def test_conntrack_names_the_marks_it_found_instead() -> None:
     other = CONNTRACK.replace("mark=221", "mark=230")
-    assert conntrack_marked(221, IPv4Network("192.0.2.0/24"))(other) == (
-        False,
+    assert graders.conntrack_marked(221, "192.0.2.0/24")(other) == (
+        "wrong",
         "0 entries from 192.0.2.0/24 with mark=221; others: mark=230 x1",
     )
 
 
-class FakeLab:
-    """Answers each command with its next scripted output, and records the pauses."""
-
-    def __init__(self, outputs: dict[str, list[str]]) -> None:
-        self.outputs = outputs
-        self.pauses: list[float] = []
-
-    def run(self, machine: str, command: str, in_container: bool) -> Result:
-        return Result(0, self.outputs[command].pop(0), "")
-
-
-CONNTRACK_CHECK = Check(
-    "7.5",
-    "IPv4 conntrack entries marked 221",
-    "redRouter",
-    "conntrack -L",
-    conntrack_marked(221, IPv4Network("192.0.2.0/24")),
-    traffic=("greenC0", "ping"),
-    retries=2,
-    retry_pause_s=10.0,
+@pytest.mark.parametrize(
+    "name",
+    ["VXLAN IPv4", "VXLAN IPv6 link-local", "reaches the IPv4 probe", "reaches the IPv6 probe", "IPv4 conntrack"],
 )
+def test_active_probes_are_looked_at_again_before_they_fail(dev_lab: Lab, name: str) -> None:
+    matching = [c for c in lab_checks(dev_lab) if c.name.startswith(name)]
+    assert matching and all(c.relook for c in matching)
 
 
-def test_a_check_that_passes_at_once_is_observed_once_with_its_traffic() -> None:
-    lab = FakeLab({"ping": [PING_OK], "conntrack -L": [CONNTRACK]})
-    outcome = observe(CONNTRACK_CHECK, lab.run, lab.pauses.append)
-    assert (outcome.ok, outcome.observed, lab.pauses) == (
-        True,
-        "1 entries from 192.0.2.0/24 with mark=221 (after greenC0's ping: 3/3 replies)",
-        [],
-    )
-
-
-def test_a_traffic_check_passing_on_a_later_try_keeps_what_the_earlier_try_saw() -> None:
-    moved = CONNTRACK.replace("mark=221", "mark=230")
-    lab = FakeLab({"ping": [PING_LOST, PING_OK], "conntrack -L": [moved, CONNTRACK]})
-    outcome = observe(CONNTRACK_CHECK, lab.run, lab.pauses.append)
-    assert outcome.ok
-    assert outcome.observed.endswith(
-        "[try 2; try 1: 0 entries from 192.0.2.0/24 with mark=221; others: mark=230 x1"
-        " (after greenC0's ping: 0/3 replies)]"
-    )
-    assert lab.pauses == [10.0]
-
-
-def test_a_traffic_check_fails_after_its_retries() -> None:
-    moved = CONNTRACK.replace("mark=221", "mark=230")
-    lab = FakeLab({"ping": [PING_OK] * 3, "conntrack -L": [moved] * 3})
-    outcome = observe(CONNTRACK_CHECK, lab.run, lab.pauses.append)
-    assert (outcome.ok, lab.pauses, lab.outputs["conntrack -L"]) == (False, [10.0, 10.0], [])
-
-
-def test_a_check_without_retries_fails_on_its_first_observation() -> None:
-    lab = FakeLab({"ping -c 2 192.0.2.9": [PING_LOST]})
-    check = Check("7.1", "VXLAN IPv4", "blueTenant", "ping -c 2 192.0.2.9", ping_ok)
-    outcome = observe(check, lab.run, lab.pauses.append)
-    assert (outcome.ok, outcome.observed, lab.pauses) == (False, "0/3 replies", [])
-
-
-@pytest.mark.parametrize("family", [4, 6])
-def test_conntrack_checks_look_again_before_failing(dev_lab: Lab, family: int) -> None:
-    check = next(c for c in lab_checks(dev_lab) if c.name.startswith(f"IPv{family} conntrack"))
-    assert (check.retries, check.retry_pause_s) == (TRAFFIC_RETRIES, TRAFFIC_RETRY_PAUSE_S)
+@pytest.mark.parametrize("name", ["IPv4 from the DHCP range", "SLAAC address in", "IPv4 default route via the VIP"])
+def test_state_reads_are_judged_on_one_look(dev_lab: Lab, name: str) -> None:
+    matching = [c for c in lab_checks(dev_lab) if c.name.startswith(name)]
+    assert matching and not any(c.relook for c in matching)

@@ -9,19 +9,13 @@ import pytest
 
 from vxlab.features import graders
 from vxlab.features.host_switch import port_mode
-from vxlab.features.lxd import pool_and_root
+from vxlab.features.lxd import container_on, lxd_answers, pool_and_root
 from vxlab.features.router import marks_connections, nat_out, rule_to_table
 from vxlab.features.spec import Task, Verdict
-from vxlab.live.grading import (
-    CHAPTERS,
-    Graded,
-    by_chapter,
-    complete,
-    grade_task,
-    hint_for,
-    lab_tasks,
-)
+from vxlab.live.grading import CHAPTERS, by_chapter, complete, lab_tasks
+from vxlab.live.judging import Graded, hint_for, judge
 from vxlab.live.remote import Result
+from vxlab.live.snapshot import Snapshot
 from vxlab.model.lab import Lab
 from vxlab.model.stages import SECTION_TITLES, chapter
 from vxlab.model.topology import HostPort
@@ -127,20 +121,46 @@ def test_a_fake_bridge_of_the_tenants_bridge_on_the_segment_vlan(out: str, verdi
     assert graders.fake_bridge("C-3PO-BLUE", 7)(out)[0] == verdict
 
 
+def lxd_state(instances: list[dict[str, object]] | None = None, **parts: object) -> str:
+    state: dict[str, object] = {
+        "server": {"environment": {"server_version": "5.0.2"}},
+        "pools": [{"name": "default", "driver": "btrfs"}],
+        "profile": {"devices": {"root": {"type": "disk", "path": "/", "pool": "default"}}},
+        "instances": instances or [],
+    }
+    return json.dumps({**state, **parts})
+
+
+def instance(status: str, nic: dict[str, str]) -> dict[str, object]:
+    return {"name": "blueC0", "status": status, "expanded_devices": {"eth0": {"type": "nic", **nic}}}
+
+
 @pytest.mark.parametrize(
-    ("instance", "verdict"),
+    ("out", "verdict"),
     [
-        ({"status": "Running", "expanded_devices": {"eth0": {"type": "nic", "parent": "sw-vlan7"}}}, "done"),
-        ({"status": "Stopped", "expanded_devices": {"eth0": {"type": "nic", "parent": "sw-vlan7"}}}, "wrong"),
-        ({"status": "Running", "expanded_devices": {"eth0": {"type": "nic", "network": "lxdbr0"}}}, "wrong"),
+        (lxd_state([instance("Running", {"parent": "sw-vlan7"})]), "done"),
+        (lxd_state([instance("Stopped", {"parent": "sw-vlan7"})]), "wrong"),
+        (lxd_state([instance("Running", {"network": "lxdbr0"})]), "wrong"),
+        (lxd_state([]), "not done"),
+        (json.dumps({"error": "no LXD socket"}), "not done"),
     ],
+    ids=["running-on-the-svi", "stopped", "on-another-bridge", "not-there", "no-lxd"],
 )
-def test_a_container_runs_on_the_segment(instance: dict[str, object], verdict: Verdict) -> None:
-    assert graders.container_on("sw-vlan7")(json.dumps(instance))[0] == verdict
+def test_a_container_runs_on_the_segment(out: str, verdict: Verdict) -> None:
+    assert container_on("blueC0", "sw-vlan7")(out)[0] == verdict
 
 
-def test_a_container_that_is_not_there_is_not_done() -> None:
-    assert graders.container_on("sw-vlan7")("Error: Instance not found")[0] == "not done"
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        (lxd_state(), "done"),
+        (json.dumps({"error": "no LXD socket: LXD is not installed, or not running"}), "not done"),
+        ("python3: not found", "not done"),
+    ],
+    ids=["answers", "no-socket", "no-python"],
+)
+def test_lxd_answers(out: str, verdict: Verdict) -> None:
+    assert lxd_answers(out)[0] == verdict
 
 
 @pytest.mark.parametrize(
@@ -237,7 +257,14 @@ def test_mangle_rules_mark_each_tenant(out: str, verdict: Verdict) -> None:
 
 @pytest.mark.parametrize(
     ("out", "verdict"),
-    [("default,btrfs,,1,CREATED\nroot disk on default\n", "done"), ("default,dir\n", "wrong"), ("", "not done")],
+    [
+        (lxd_state(), "done"),
+        (lxd_state(profile={"devices": {}}), "wrong"),
+        (lxd_state(profile={"devices": {"root": {"type": "disk", "path": "/", "pool": "other"}}}), "wrong"),
+        (lxd_state(pools=[]), "not done"),
+        ("", "not done"),
+    ],
+    ids=["pool-and-root", "no-root-disk", "root-on-a-missing-pool", "no-pool", "no-answer"],
 )
 def test_lxd_initialised(out: str, verdict: Verdict) -> None:
     assert pool_and_root(out)[0] == verdict
@@ -294,22 +321,17 @@ CT_TASK = Task("5.7", "dhcpd", "blueDHCP", "systemctl is-active isc-dhcp-server"
         (CT_TASK, Result(1, "", "Error: Instance not found"), "not done"),
         (TASK, Result(3, "failed\n", ""), "wrong"),
     ],
+    ids=["done", "vm-unreachable", "no-container", "wrong"],
 )
-def test_a_task_graded_on_its_result(task: Task, result: Result, verdict: Verdict) -> None:
-    graded = grade_task(task, lambda m, c, ct: result, lambda c: result)
-    assert graded.verdict == verdict
+def test_a_task_graded_on_its_result(lab: Lab, task: Task, result: Result, verdict: Verdict) -> None:
+    snapshot = Snapshot(lab, "dev", "now")
+    snapshot.add(task.machine, task.command, result)
+    assert judge(task, snapshot).verdict == verdict
 
 
-def test_a_host_task_runs_on_the_hypervisor() -> None:
-    task = Task("3.5", "routing", "host", "sysctl y", graders.service_active, "host")
-    ran: list[str] = []
-
-    def host(command: str) -> Result:
-        ran.append(command)
-        return Result(0, "active", "")
-
-    grade_task(task, lambda m, c, ct: Result(1, "", ""), host)
-    assert ran == ["sysctl y"]
+def test_a_task_the_snapshot_did_not_observe_is_not_done(lab: Lab) -> None:
+    graded = judge(TASK, Snapshot(lab, "dev", "now"))
+    assert (graded.verdict, graded.observed) == ("not done", "not observed in the snapshot")
 
 
 def _g(section: str, verdict: Verdict) -> Graded:
@@ -358,3 +380,36 @@ def test_grade_junit_names_the_verdict_and_the_hint(tmp_path: Path) -> None:
 def test_the_segment_mtu(out: str, verdict: Verdict) -> None:
     absent = ("cat: /sys/class/net/sw-vlan7/mtu: No such file or directory",)
     assert graders.equals("1450", absent=absent)(out)[0] == verdict
+
+
+def _ip_j(link: str, mtu: int, *addresses: str) -> str:
+    info = [
+        {"family": "inet6" if ":" in a else "inet", "local": a.split("/")[0], "prefixlen": int(a.split("/")[1])}
+        for a in addresses
+    ]
+    return json.dumps(
+        [{"ifname": "lo", "mtu": 65536, "addr_info": []}, {"ifname": link, "mtu": mtu, "addr_info": info}]
+    )
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        (_ip_j("sw-vlan7", 1450, "10.0.7.220/24", "fe80:7::dc/64"), "done"),
+        (_ip_j("sw-vlan7", 1450, "10.0.7.220/16", "fe80:7::dc/64"), "wrong"),
+        (_ip_j("sw-vlan7", 1450), "not done"),
+        (_ip_j("other", 1450, "10.0.7.220/24", "fe80:7::dc/64"), "not done"),
+    ],
+    ids=["both-on-the-link", "a-prefix-wrong", "none", "on-another-link"],
+)
+def test_addresses_on_one_link_of_the_json_read(out: str, verdict: Verdict) -> None:
+    assert graders.on_link("sw-vlan7", graders.holds_addresses("10.0.7.220/24", "fe80:7::dc/64"))(out)[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [(_ip_j("sw-vlan7", 1450), "done"), (_ip_j("sw-vlan7", 1500), "wrong"), (_ip_j("other", 1450), "not done")],
+    ids=["segment-mtu", "default-mtu", "no-svi"],
+)
+def test_the_svi_mtu_from_the_json_read(out: str, verdict: Verdict) -> None:
+    assert graders.mtu_of("sw-vlan7", 1450)(out)[0] == verdict

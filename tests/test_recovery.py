@@ -63,21 +63,34 @@ def test_each_container_is_timed_from_the_fault_to_its_first_passing_probe() -> 
     clock = Clock()
     back_at = {"a": 10.0, "b": 30.0}
 
-    def probe(container: str) -> Result:
+    def probe(containers: list[str]) -> dict[str, Result]:
         clock.now += 1.0
-        return Result(0, ONE + ONE if clock.now >= back_at[container] else FAILED + FAILED, "")
+        return {c: Result(0, ONE + ONE if clock.now >= back_at[c] else FAILED + FAILED, "") for c in containers}
 
     flowing = wait_for_traffic(["a", "b"], probe, 0.0, 100.0, clock, clock.sleep)
     assert 10.0 <= flowing["a"] < 14.0
     assert 30.0 <= flowing["b"] < 34.0
 
 
+def test_every_waiting_container_is_probed_in_one_round() -> None:
+    clock = Clock()
+    rounds: list[list[str]] = []
+
+    def probe(containers: list[str]) -> dict[str, Result]:
+        rounds.append(containers)
+        clock.now += 1.0
+        return {c: Result(0, ONE + ONE if c == "a" else "", "") for c in containers}
+
+    wait_for_traffic(["a", "b"], probe, 0.0, 5.0, clock, clock.sleep)
+    assert rounds[0] == ["a", "b"] and all(r == ["b"] for r in rounds[1:])
+
+
 def test_a_container_that_never_moves_data_is_infinite() -> None:
     clock = Clock()
 
-    def probe(container: str) -> Result:
+    def probe(containers: list[str]) -> dict[str, Result]:
         clock.now += 1.0
-        return Result(0, ONE + ONE if container == "a" else "", "")
+        return {c: Result(0, ONE + ONE if c == "a" else "", "") for c in containers}
 
     assert wait_for_traffic(["a", "b"], probe, 0.0, 50.0, clock, clock.sleep)["b"] == float("inf")
 

@@ -20,6 +20,7 @@ from vxlab.cli import (
     handout,
     preflight,
     render,
+    snapshot,
     timeline,
     validate,
 )
@@ -31,6 +32,7 @@ VERBS = {
     "docs": docs,
     "check": check,
     "grade": grade,
+    "snapshot": snapshot,
     "catch-up": catch_up,
     "drill": drill,
     "drift": drift,

@@ -11,9 +11,11 @@ from xml.etree import ElementTree as ET
 
 from vxlab.artifacts.classview import save_check
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
-from vxlab.live.checks import Outcome, lab_checks, observe
+from vxlab.live.checks import lab_checks
+from vxlab.live.grading import snapshot_lab
+from vxlab.live.judging import Graded, judge, traffic_tasks
 from vxlab.live.remote import LabShell
-from vxlab.live.traffic_live import run_traffic_checks
+from vxlab.live.snapshot import Snapshot
 
 
 def add_key_arg(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +46,7 @@ def add_parser(sub: Any) -> None:
     )
 
 
-def write_junit(path: Path, stack: str, outcomes: list[Outcome], seconds: float) -> None:
+def write_junit(path: Path, stack: str, outcomes: list[Graded], seconds: float) -> None:
     suite = ET.Element(
         "testsuite",
         name=f"vxlab-{stack}",
@@ -53,37 +55,42 @@ def write_junit(path: Path, stack: str, outcomes: list[Outcome], seconds: float)
         time=f"{seconds:.1f}",
     )
     for o in outcomes:
-        case = ET.SubElement(
-            suite, "testcase", classname=f"{stack}.{o.check.machine}", name=f"{o.check.section} {o.check.name}"
-        )
+        case = ET.SubElement(suite, "testcase", classname=f"{stack}.{o.machine}", name=f"{o.section} {o.name}")
         if not o.ok:
             ET.SubElement(case, "failure", message=o.observed)
         ET.SubElement(case, "system-out").text = o.observed
     ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
 
 
-def _print(outcome: Outcome) -> None:
-    check = outcome.check
+def _print(outcome: Graded) -> None:
     print(
-        f"{'pass' if outcome.ok else 'FAIL'}  {check.section}  {check.machine:<18} {check.name:<48} {outcome.observed}",
+        f"{'pass' if outcome.ok else 'FAIL'}  {outcome.section}  {outcome.machine:<18} {outcome.name:<48} "
+        f"{outcome.observed}",
         flush=True,
     )
+
+
+def rounds_line(snapshot: Snapshot) -> str:
+    """How long each round trip took, and its slowest machine: the figure's floor is a round."""
+    parts = []
+    for r in snapshot.rounds:
+        slowest = max(r.machines.items(), key=lambda m: m[1], default=("none", 0.0))
+        parts.append(f"{r.label} {r.seconds:.1f} s (slowest {slowest[0]} {slowest[1]:.1f} s)")
+    return "; ".join(parts)
 
 
 def run(args: argparse.Namespace) -> int:
     lab = load_checked_args(args)
     start = time.monotonic()
-    outcomes = []
+    checks = lab_checks(lab)
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
-        for check in lab_checks(lab):
-            outcome = observe(check, shell.on, time.sleep)
-            outcomes.append(outcome)
-            _print(outcome)
-        if not args.no_traffic:
-            outcomes += run_traffic_checks(shell, lab, shell.on, _print)
+        snapshot = snapshot_lab(shell, lab, args.stack, checks, traffic=not args.no_traffic)
+    outcomes = [judge(c, snapshot) for c in [*checks, *traffic_tasks(snapshot)]]
+    for outcome in outcomes:
+        _print(outcome)
     failed = sum(not o.ok for o in outcomes)
     seconds = time.monotonic() - start
-    print(f"{len(outcomes) - failed} passed, {failed} failed")
+    print(f"{len(outcomes) - failed} passed, {failed} failed in {seconds:.1f} s: {rounds_line(snapshot)}")
     if args.junit:
         write_junit(args.junit, args.stack, outcomes, seconds)
     save_check(
@@ -94,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
             "passed": len(outcomes) - failed,
             "failed": failed,
             "seconds": round(seconds, 1),
-            "failures": [
-                f"{o.check.section} {o.check.machine} {o.check.name}: {o.observed}" for o in outcomes if not o.ok
-            ],
+            "failures": [f"{o.section} {o.machine} {o.name}: {o.observed}" for o in outcomes if not o.ok],
         },
     )
     return 1 if failed else 0

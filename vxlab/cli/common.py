@@ -19,8 +19,8 @@ def find_project(start: Path) -> Path:
     )
 
 
-def add_stack_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
+def add_stack_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--stack", required=required, help="stack name (Pulumi.<stack>.yaml)")
     parser.add_argument("--project", type=Path, default=None, help="project folder (default: find Pulumi.yaml)")
     parser.add_argument(
         "--skip-broken-stacks",

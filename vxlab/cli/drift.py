@@ -9,10 +9,12 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from vxlab.cli.check import add_key_arg
+from vxlab.cli.check import add_key_arg, rounds_line
 from vxlab.cli.common import add_stack_args, load_checked_args
-from vxlab.live.drift import Difference, compare, expected_state, parse, read_command
+from vxlab.live.drift import drifted, expected_state, observations
+from vxlab.live.observe import take
 from vxlab.live.remote import LabShell
+from vxlab.live.snapshot import Snapshot
 
 
 def add_parser(sub: Any) -> None:
@@ -29,29 +31,21 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     # The host switch's files are installed by local commands, or over SSH to hypervisor.ssh_host.
     expected = expected_state(lab, args.stack, local_host=lab.hypervisor.ssh_host is None)
-    machines = {e.machine: e.role for e in expected}
-    found: dict[str, dict[str, str]] = {}
+    reads = observations(expected)
+    snapshot = Snapshot(lab, args.stack, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
-        for machine, role in machines.items():
-            command = read_command([e for e in expected if e.machine == machine])
-            if role == "host":
-                out = shell.host(command).out
-            elif role in ("dhcp-server", "client"):
-                out = shell.container(machine, command).out
-            else:
-                out = shell.vm(machine, command).out
-            found[machine] = parse(out)
-    diffs: list[Difference] = []
-    for machine in found:
-        diffs += compare([e for e in expected if e.machine == machine], found[machine], args.stack)
+        take(shell, reads.values(), snapshot, "drift")
+    diffs = drifted(expected, reads, snapshot, args.stack)
     seconds = time.monotonic() - start
-    checked = sum(1 for e in expected if e.machine in found)
     if args.json:
-        print(json.dumps({"checked": checked, "seconds": round(seconds, 1), "drift": [asdict(d) for d in diffs]}))
+        print(json.dumps({"checked": len(expected), "seconds": round(seconds, 1), "drift": [asdict(d) for d in diffs]}))
     else:
         for d in diffs:
             print(f"DRIFT {d.machine}:{d.what}")
             for label, value in (("expected", d.expected), ("found", d.found), ("repair", d.repair)):
                 print(f"      {label:<8} {value}")
-        print(f"{checked} files and services on {len(found)} machines read in {seconds:.1f} s: {len(diffs)} drifted")
+        print(
+            f"{len(expected)} files and services on {len(reads)} machines read in {seconds:.1f} s "
+            f"(one round trip: {rounds_line(snapshot)}): {len(diffs)} drifted"
+        )
     return 1 if diffs else 0

@@ -12,9 +12,12 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from vxlab.artifacts.classview import save_grade
-from vxlab.cli.check import add_key_arg
+from vxlab.base.errors import ConfigError
+from vxlab.cli.check import add_key_arg, rounds_line
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
-from vxlab.live.grading import CHAPTERS, Graded, by_chapter, complete, grade_lab
+from vxlab.live import snapshot as snapshots
+from vxlab.live.grading import CHAPTERS, by_chapter, complete, grade_lab, grade_snapshot
+from vxlab.live.judging import Graded
 from vxlab.live.remote import LabShell
 
 
@@ -22,8 +25,15 @@ def add_parser(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "grade", help="grade the running lab per seed section: done, not done or wrong, with hints"
     )
-    add_stack_args(parser)
+    add_stack_args(parser, required=False)
     add_key_arg(parser)
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="grade a snapshot saved by `vxlab snapshot` (or --save-snapshot) instead of the running lab",
+    )
+    parser.add_argument("--save-snapshot", type=Path, help="also save the snapshot this grade judged here")
     parser.add_argument(
         "--section",
         action="append",
@@ -63,21 +73,32 @@ def write_junit(path: Path, stack: str, graded: list[Graded], seconds: float) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    lab = load_checked_args(args)
     chapters = tuple(sorted(set(args.section or CHAPTERS), key=int))
     start = time.monotonic()
-    with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
-        report = (lambda g: None) if args.json else (lambda g: print(_line(g), flush=True))
-        graded = grade_lab(shell, lab, chapters, traffic=not args.no_traffic, report=report)
+    if args.source is not None:
+        if args.stack is not None or args.save_snapshot is not None:
+            raise ConfigError("--from", "given with --stack or --save-snapshot", "grade a saved snapshot alone")
+        snapshot = snapshots.load(args.source)
+        graded = grade_snapshot(snapshot, chapters)
+    else:
+        if args.stack is None:
+            raise ConfigError("--stack", "missing", "name the stack to grade, or pass --from FILE")
+        lab = load_checked_args(args)
+        with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
+            snapshot, graded = grade_lab(shell, lab, args.stack, chapters, traffic=not args.no_traffic)
+        if args.save_snapshot is not None:
+            snapshot.save(args.save_snapshot)
     seconds = time.monotonic() - start
+    stack, stage = snapshot.stack, snapshot.lab.stage
     sections = by_chapter(graded)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if args.json:
         print(
             json.dumps(
                 {
-                    "stack": args.stack,
-                    "stage": lab.stage,
+                    "stack": stack,
+                    "stage": stage,
+                    "taken": snapshot.taken,
                     "complete": complete(graded),
                     "chapters": [{**s.__dict__, "state": s.state, "total": s.total} for s in sections],
                     "steps": [g.as_dict() for g in graded],
@@ -86,21 +107,26 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
+        for g in graded:
+            print(_line(g))
         print()
         for s in sections:
             print(f"§{s.section} {s.title}: {s.state}, {s.done}/{s.total} done, {s.not_done} not done, {s.wrong} wrong")
         print("complete" if complete(graded) else "not complete")
+        source = f"the snapshot of {snapshot.taken}" if args.source else f"{seconds:.1f} s: {rounds_line(snapshot)}"
+        print(f"graded {len(graded)} steps from {source}")
     if args.junit:
-        write_junit(args.junit, args.stack, graded, seconds)
-    save_grade(
-        args.project or find_project(Path.cwd()),
-        args.stack,
-        {
-            "time": now,
-            "stage": lab.stage,
-            "chapters": {
-                s.section: {"done": s.done, "total": s.total, "state": s.state, "time": now} for s in sections
+        write_junit(args.junit, stack, graded, seconds)
+    if args.source is None:
+        save_grade(
+            args.project or find_project(Path.cwd()),
+            stack,
+            {
+                "time": now,
+                "stage": stage,
+                "chapters": {
+                    s.section: {"done": s.done, "total": s.total, "state": s.state, "time": now} for s in sections
+                },
             },
-        },
-    )
+        )
     return 0 if complete(graded) else 1

@@ -12,6 +12,13 @@ INTERFACES = "/etc/network/interfaces"
 SYSCTL_PATH = "/etc/sysctl.d/90-vxlab-routing.conf"
 
 
+def ping(target: object, family: int | None = None, count: int = 3, options: str = "") -> str:
+    """An echo probe: `count` requests 0.2 s apart, each given 2 s to answer. A reply takes
+    milliseconds; ping's default second between requests only made every check wait."""
+    version = f"-{family} " if family else ""
+    return f"ping {version}{options}{' ' if options else ''}-c {count} -i 0.2 -W 2 {target}"
+
+
 def detached(command: str, log: str) -> str:
     """Run `command` after this SSH session returns: it may take the session's link down.
     Braced, so that `write && reload` backgrounds only the reload (a backgrounded list would

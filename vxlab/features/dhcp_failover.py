@@ -104,21 +104,52 @@ def _range(r: RuleContext) -> None:
 LEASES = "/var/lib/dhcp/dhcpd.leases"
 
 
+def static_address(lab: Lab, tenant: Tenant, section: str) -> Task:
+    server = tenant.dhcp_server
+    return Task(
+        section,
+        f"{server.name} holds its static address",
+        server.name,
+        "ip -o -4 addr show dev eth0",
+        graders.holds_addresses(str(server.ipv4)),
+        where="container",
+        expect=str(server.ipv4),
+    )
+
+
+def leased(lab: Lab, client: str, section: str) -> Task:
+    d = lab.dhcp
+    return Task(
+        section,
+        "IPv4 from the DHCP range",
+        client,
+        "ip -o -4 addr show dev eth0",
+        graders.addresses_in(str(lab.segment.ipv4), str(d.range_start), str(d.range_end)),
+        where="container",
+        expect=f"an address in {d.range_start}-{d.range_end}",
+    )
+
+
+def failover_state(lab: Lab, server: str, section: str) -> Task:
+    """The server's failover state and its partner's, as it last wrote them (both normal)."""
+    return Task(
+        section,
+        f"{server} and its failover peer are both normal",
+        server,
+        f"grep -E '(my|partner) state' {LEASES} 2>/dev/null | tail -n 2",
+        graders.failover_normal,
+        where="container",
+        expect="my state normal, partner state normal",
+        hint="both servers' failover peer declarations must name each other's address and port",
+    )
+
+
 def _tasks(lab: Lab) -> list[Task]:
     tasks: list[Task] = []
-    d = lab.dhcp
     for t in lab.tenants.values():
         n, server = vm_sections(lab)[t.name], t.dhcp_server
         tasks += [
-            Task(
-                f"{n}.7",
-                f"{server.name} holds its static address",
-                server.name,
-                "ip -o -4 addr show dev eth0",
-                graders.holds_addresses(str(server.ipv4)),
-                where="container",
-                expect=str(server.ipv4),
-            ),
+            static_address(lab, t, f"{n}.7"),
             Task(
                 f"{n}.7",
                 "the ISC DHCP server runs",
@@ -129,33 +160,10 @@ def _tasks(lab: Lab) -> list[Task]:
                 expect="active",
             ),
         ]
-        tasks += [
-            Task(
-                f"{n}.7",
-                "IPv4 from the DHCP range",
-                c,
-                "ip -o -4 addr show dev eth0",
-                graders.addresses_in(str(lab.segment.ipv4), str(d.range_start), str(d.range_end)),
-                where="container",
-                expect=f"an address in {d.range_start}-{d.range_end}",
-            )
-            for c in t.clients
-        ]
+        tasks += [leased(lab, c, f"{n}.7") for c in t.clients]
     # The pair is whole once both tenants' sections are done: the later one checks it.
-    last = last_tenant(lab)
-    tasks += [
-        Task(
-            f"{vm_sections(lab)[last.name]}.7",
-            f"{t.dhcp_server.name} and its failover peer are both normal",
-            t.dhcp_server.name,
-            f"grep -E '(my|partner) state' {LEASES} 2>/dev/null | tail -n 2",
-            graders.failover_normal,
-            where="container",
-            expect="my state normal, partner state normal",
-            hint="both servers' failover peer declarations must name each other's address and port",
-        )
-        for t in lab.tenants.values()
-    ]
+    n = vm_sections(lab)[last_tenant(lab).name]
+    tasks += [failover_state(lab, t.dhcp_server.name, f"{n}.7") for t in lab.tenants.values()]
     return tasks
 
 

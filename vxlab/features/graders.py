@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from ipaddress import ip_address, ip_interface, ip_network
+from typing import Any
 
 from vxlab.features.spec import DONE, NOT_DONE, WRONG, Grader, Verdict
 
@@ -131,7 +133,7 @@ def vxlan_tunnel(remote: str, key: int) -> Grader:
 
 
 def fake_bridge(parent: str, vlan: int) -> Grader:
-    """`ovs-vsctl br-to-parent NAME; ovs-vsctl br-to-vlan NAME`: a fake bridge of `parent` on
+    """`ovs-vsctl br-to-parent NAME -- br-to-vlan NAME`: a fake bridge of `parent` on
     `vlan` (a real bridge is its own parent, on VLAN 0)."""
 
     def grade(out: str) -> tuple[Verdict, str]:
@@ -144,26 +146,6 @@ def fake_bridge(parent: str, vlan: int) -> Grader:
     return grade
 
 
-def container_on(parent: str) -> Grader:
-    """`lxc query /1.0/instances/NAME?recursion=1`: running, its NIC bridged on `parent`."""
-
-    def grade(out: str) -> tuple[Verdict, str]:
-        try:
-            instance = json.loads(out)
-        except json.JSONDecodeError:
-            return NOT_DONE, out.strip()[:120] or "no such container"
-        nics = {
-            name: dev.get("parent", dev.get("network", "?"))
-            for name, dev in instance.get("expanded_devices", {}).items()
-            if dev.get("type") == "nic"
-        }
-        seen = f"{instance.get('status', '?')}, NIC on {', '.join(f'{n}: {p}' for n, p in nics.items()) or 'nothing'}"
-        ok = instance.get("status") == "Running" and parent in nics.values()
-        return (DONE if ok else WRONG), seen
-
-    return grade
-
-
 def nonempty(what: str) -> Grader:
     """Some output is the step done; none is not done yet."""
 
@@ -172,11 +154,6 @@ def nonempty(what: str) -> Grader:
         return (DONE, "; ".join(lines)[:200]) if lines else (NOT_DONE, f"no {what}")
 
     return grade
-
-
-def version(out: str) -> tuple[Verdict, str]:
-    got = out.strip()
-    return (DONE, got) if re.match(r"\d+\.\d+", got) else (NOT_DONE, got or "not installed")
 
 
 def addresses_in(net: str, lo: str | None = None, hi: str | None = None) -> Grader:
@@ -199,12 +176,11 @@ def addresses_in(net: str, lo: str | None = None, hi: str | None = None) -> Grad
 
 def failover_normal(out: str) -> tuple[Verdict, str]:
     """The DHCP failover states dhcpd last wrote to its leases file: both normal."""
-    mine = re.findall(r"my state (\S+)", out)
-    partner = re.findall(r"partner state (\S+)", out)
-    if not mine:
+    mine, partner = failover_states(out)
+    if mine is None:
         return NOT_DONE, "no failover state in the leases file"
-    seen = f"my state {mine[-1]}, partner state {partner[-1] if partner else '?'}"
-    return (DONE if mine[-1] == "normal" and partner and partner[-1] == "normal" else WRONG), seen
+    seen = f"my state {mine}, partner state {partner or '?'}"
+    return (DONE if mine == partner == "normal" else WRONG), seen
 
 
 def holds_none(*addresses: str) -> Grader:
@@ -215,5 +191,93 @@ def holds_none(*addresses: str) -> Grader:
             a for a in _addresses(out) if a in addresses or a.split("/")[0] in {x.split("/")[0] for x in addresses}
         ]
         return (WRONG, "holds " + ", ".join(found)) if found else (DONE, "holds no VIP")
+
+    return grade
+
+
+def failover_states(out: str) -> tuple[str | None, str | None]:
+    """The last `my state` and `partner state` a DHCP server wrote to its leases file."""
+    mine = re.findall(r"my state ([a-z-]+)", out)
+    partner = re.findall(r"partner state ([a-z-]+)", out)
+    return (mine[-1] if mine else None, partner[-1] if partner else None)
+
+
+def conntrack_marked(mark: int, sources: str) -> Grader:
+    """`conntrack -L` lines: entries from `sources` carry `mark` (entries from there with other
+    marks only are a marking mistake; none at all, no traffic got through)."""
+    network = ip_network(sources)
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        marks: Counter[str] = Counter()
+        for line in out.splitlines():
+            src = re.search(r"src=([0-9a-f.:]+)", line)
+            if src and ip_address(src.group(1)) in network:
+                found = re.search(r"mark=(\d+)", line)
+                marks[found.group(1) if found else "none"] += 1
+        hits = marks.pop(str(mark), 0)
+        others = ", ".join(f"mark={m} x{n}" for m, n in sorted(marks.items()))
+        seen = f"{hits} entries from {sources} with mark={mark}" + (f"; others: {others}" if others else "")
+        if hits:
+            return DONE, seen
+        return (WRONG if others else NOT_DONE), seen
+
+    return grade
+
+
+def fdb_both_sides(vlan: int, tunnel_port: str) -> Grader:
+    """`ovs-appctl fdb/show` after the tunnel's OpenFlow port number on the first line: MACs
+    learnt on `vlan` behind a local port and behind the tunnel."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        first, *rows = out.splitlines() or [""]
+        entries = [r.split() for r in rows if re.match(r"\s*\d+\s+\d+\s+[0-9a-f:]{17}", r)]
+        on_vlan = [e for e in entries if e[1] == str(vlan)]
+        remote = [e for e in on_vlan if e[0] == first.strip()]
+        local = [e for e in on_vlan if e[0] != first.strip()]
+        seen = f"{len(local)} local, {len(remote)} via {tunnel_port} on VLAN {vlan}"
+        if remote and local:
+            return DONE, seen
+        return (WRONG if on_vlan else NOT_DONE), seen
+
+    return grade
+
+
+# Every address and MTU of a VM comes from one read, `ip -j -d addr show`, which the steps on
+# its links share (each `ip` run costs a TCG guest a fraction of a second).
+ADDRESSES = "ip -j -d addr show"
+
+
+def _links(out: str) -> list[dict[str, Any]] | None:
+    try:
+        links = json.loads(out or "[]")
+    except json.JSONDecodeError:
+        return None
+    return links if isinstance(links, list) else None
+
+
+def on_link(link: str, grader: Grader) -> Grader:
+    """`grader` of `ip -o addr` lines, on the addresses `ip -j addr` shows on `link` (none when
+    the link is not there)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        found = next((x for x in _links(out) or [] if x.get("ifname") == link), None) or {}
+        lines = [
+            f"{link}    {'inet' if a.get('family') == 'inet' else 'inet6'} {a['local']}/{a['prefixlen']}"
+            for a in found.get("addr_info", [])
+            if "local" in a
+        ]
+        return grader("\n".join(lines))
+
+    return grade
+
+
+def mtu_of(link: str, mtu: int) -> Grader:
+    """`ip -j addr`: `link` carries `mtu`."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        found = next((x for x in _links(out) or [] if x.get("ifname") == link), None)
+        if found is None:
+            return NOT_DONE, f"no link {link}"
+        return (DONE if found.get("mtu") == mtu else WRONG), f"MTU {found.get('mtu')}"
 
     return grade

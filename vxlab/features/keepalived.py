@@ -132,9 +132,23 @@ def rules(r: RuleContext) -> None:
         )
 
 
+def vips_on(lab: Lab, tenant: Tenant, section: str, held: bool) -> Task:
+    """`tenant` holds both VIPs (the VRRP master), or none of them (a backup)."""
+    vips = (str(lab.vrrp.vip4), str(lab.vrrp.vip6))
+    master = lab.master()
+    return Task(
+        section,
+        f"{tenant.name} {'holds both VIPs (VRRP master)' if held else 'holds no VIP (VRRP backup)'}",
+        tenant.name,
+        graders.ADDRESSES,
+        graders.on_link(lab.segment.svi, graders.holds_addresses(*vips) if held else graders.holds_none(*vips)),
+        expect=f"{' and '.join(vips)} on {lab.segment.svi}" if held else f"neither {' nor '.join(vips)}",
+        hint=f"the highest priority ({master.vrrp_priority}) is {master.name}'s",
+    )
+
+
 def _tasks(lab: Lab) -> list[Task]:
     tasks: list[Task] = []
-    vrrp, svi = lab.vrrp, lab.segment.svi
     master = lab.master()
     last = last_tenant(lab)
     for t in lab.tenants.values():
@@ -151,19 +165,7 @@ def _tasks(lab: Lab) -> list[Task]:
         )
     # Which tenant holds the VIPs is known once both run: the later section checks it.
     n = vm_sections(lab)[last.name]
-    for t in lab.tenants.values():
-        vips = (str(vrrp.vip4), str(vrrp.vip6))
-        tasks.append(
-            Task(
-                f"{n}.8",
-                f"{t.name} {'holds both VIPs (VRRP master)' if t is master else 'holds no VIP (VRRP backup)'}",
-                t.name,
-                f"ip -o addr show dev {svi}",
-                graders.holds_addresses(*vips) if t is master else graders.holds_none(*vips),
-                expect=f"{' and '.join(vips)} on {svi}" if t is master else "neither VIP",
-                hint=f"the highest priority ({master.vrrp_priority}) is {master.name}'s",
-            )
-        )
+    tasks += [vips_on(lab, t, f"{n}.8", held=t is master) for t in lab.tenants.values()]
     return tasks
 
 

@@ -32,6 +32,18 @@ def rules(r: RuleContext) -> None:
         )
 
 
+def slaac_address(lab: Lab, container: str, section: str) -> Task:
+    return Task(
+        section,
+        f"SLAAC address in {lab.segment.ipv6}",
+        container,
+        "ip -o -6 addr show dev eth0 scope global",
+        graders.addresses_in(str(lab.segment.ipv6)),
+        where="container",
+        expect=f"an address in {lab.segment.ipv6}",
+    )
+
+
 def _tasks(lab: Lab) -> list[Task]:
     tasks: list[Task] = []
     for t in lab.tenants.values():
@@ -39,18 +51,7 @@ def _tasks(lab: Lab) -> list[Task]:
         tasks.append(
             Task(f"{n}.6", "radvd runs", t.name, "systemctl is-active radvd", graders.service_active, expect="active")
         )
-        tasks += [
-            Task(
-                f"{n}.6",
-                f"SLAAC address in {lab.segment.ipv6}",
-                c,
-                "ip -o -6 addr show dev eth0 scope global",
-                graders.addresses_in(str(lab.segment.ipv6)),
-                where="container",
-                expect=f"an address in {lab.segment.ipv6}",
-            )
-            for c in t.containers
-        ]
+        tasks += [slaac_address(lab, c, f"{n}.6") for c in t.containers]
     return tasks
 
 

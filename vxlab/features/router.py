@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from vxlab.features import graders
-from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, SYSCTL, routing_sysctl
+from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, SYSCTL, ping, routing_sysctl
 from vxlab.features.spec import (
     DONE,
     NOT_DONE,
@@ -161,7 +161,7 @@ def _tasks(lab: Lab) -> list[Task]:
             "4.3",
             f"{address} on a VLAN {vlan} sub-interface",
             r.name,
-            "ip -j -d addr show",
+            graders.ADDRESSES,
             graders.address_on_vlan(str(address), vlan),
             expect=f"{address} on {lab.router_subif(vlan)}",
         )
@@ -173,9 +173,10 @@ def _tasks(lab: Lab) -> list[Task]:
             "4.3",
             f"{r.name} reaches {t.name} on its link",
             r.name,
-            f"ping -c 2 -W 2 {t.tenant_ipv4.ip}",
+            ping(t.tenant_ipv4.ip),
             graders.replies,
             expect=f"replies from {t.tenant_ipv4.ip}",
+            relook=True,
         )
         for t in lab.tenants.values()
     ]
@@ -201,9 +202,10 @@ def _tasks(lab: Lab) -> list[Task]:
                 "4.4",
                 f"{r.name} reaches the IPv{family} Internet probe",
                 r.name,
-                f"ping -{family} -c 2 -W 2 {lab.internet.probe4 if family == 4 else lab.internet.probe6}",
+                ping(lab.internet.probe4 if family == 4 else lab.internet.probe6, family),
                 graders.replies,
                 expect=f"replies from {lab.internet.probe4 if family == 4 else lab.internet.probe6}",
+                relook=True,
             ),
         ]
     return tasks

@@ -77,30 +77,6 @@ def result(proc: subprocess.CompletedProcess[str]) -> tuple[bool, str]:
     return proc.returncode == 0, output(proc) or f"exit status {proc.returncode}"
 
 
-# A live check's verdict on what a command printed: (passed, what was observed).
-Judge = Callable[[str], tuple[bool, str]]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One step of the seed's section 7 against a running lab: a command on a VM or in a
-    container, judged by a pure function of its output (vxlab.live.checks runs it)."""
-
-    section: str  # the seed's section
-    name: str
-    machine: str
-    command: str
-    judge: Judge
-    in_container: bool = False
-    # (container, command) run just before `command`: a check that observes traffic makes it
-    # itself, so it never depends on what earlier checks left or on how fast the machine is.
-    traffic: tuple[str, str] | None = None
-    # What a student should see, in words and this group's values (the handout prints it).
-    expect: str = field(default="", kw_only=True)
-    retries: int = field(default=0, kw_only=True)
-    retry_pause_s: float = field(default=0.0, kw_only=True)
-
-
 # A grade's verdict on one step of the seed: done, not done (nothing there yet), wrong (there,
 # but not what the section asks for).
 Verdict = Literal["done", "not done", "wrong"]
@@ -112,11 +88,38 @@ Grader = Callable[[str], tuple[Verdict, str]]
 Where = Literal["host", "vm", "container"]
 
 
+STATE_LANE = "state"
+# Observations in this lane run one after another across the whole lab, not only on their
+# machine: they share the lab's bottleneck (TCP transfers through the VIPs' master and the
+# router, on TCG guests that share the hypervisor's cores).
+LAB_LANE = "lab"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One command on one machine of a running lab: what a snapshot collects (vxlab.live.observe
+    runs every machine's observations in one round trip, all machines at once)."""
+
+    machine: str  # a VM, a container, or "host" (the hypervisor)
+    where: Where
+    command: str
+    # Observations of one machine in the same lane run one after another (they share a
+    # bottleneck: a container's TCP transfers); every other one runs alongside the rest.
+    lane: str = ""
+    timeout: float = 20.0  # the command is stopped after this, its output kept
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.machine, self.command)
+
+
 @dataclass(frozen=True)
 class Task:
     """One step of a seed section as a student does it, judged on the running lab by its state
     and behaviour (addresses, links, rules, daemons, replies), never by a file's text: students
-    write their own files, in their own style (vxlab.live.grading runs it)."""
+    write their own files, in their own style. The same record is a step of `vxlab grade` and a
+    check of `vxlab check`: an observation, a pure grader of what it printed, and what to tell
+    the student (vxlab.live.judging judges it on a snapshot)."""
 
     section: str  # the seed's section, `5.8`
     name: str
@@ -126,6 +129,22 @@ class Task:
     where: Where = "vm"
     expect: str = ""  # in words and this group's values
     hint: str = ""  # what to do about it, beyond the section's reference
+    # Made in the round before `command`: traffic whose traces `command` reads (conntrack
+    # entries, the bridge's FDB), so the task never depends on what ran before it.
+    traffic: Observation | None = field(default=None, kw_only=True)
+    lane: str = field(default="", kw_only=True)
+    timeout: float = field(default=20.0, kw_only=True)
+    # An active probe (a ping, a transfer) that failed is observed once more after the VIPs had
+    # time to settle: a loaded machine can move them for a few seconds (vxlab.live.judging).
+    relook: bool = field(default=False, kw_only=True)
+
+    @property
+    def observation(self) -> Observation:
+        # A state read is CPU work, and a TCG guest has one vCPU: a machine's reads queue in one
+        # lane (measured: 13 of a tenant's reads at once took longer than one after another).
+        # An active probe waits on the network and runs alongside them.
+        lane = self.lane or ("" if self.relook else STATE_LANE)
+        return Observation(self.machine, self.where, self.command, lane, self.timeout)
 
 
 ConfigPath = tuple[str, ...]
@@ -198,7 +217,7 @@ class Feature:
     # Steps of a VM role that are not a file's (a wait), placed by their `after`.
     steps: Mapping[Role, Callable[[Lab, Machine], list[Step]]] = field(default_factory=dict)
     # What `vxlab check` verifies of it on a running lab, beyond the seed's section 7.
-    checks: Callable[[Lab], list[Check]] | None = None
+    checks: Callable[[Lab], list[Task]] | None = None
     # Its lab rules: what the schema cannot see of its settings (run after the core's numbers).
     rules: Callable[[RuleContext], None] | None = None
     # How `vxlab grade` judges its seed sections on a lab students built.

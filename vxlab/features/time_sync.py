@@ -6,7 +6,21 @@ from __future__ import annotations
 
 import re
 
-from vxlab.features.spec import Check, Checker, Feature, FileSpec, Judge, Machine, RenderedFile, Sandbox, result
+from vxlab.features.spec import (
+    DONE,
+    NOT_DONE,
+    WRONG,
+    Checker,
+    Feature,
+    FileSpec,
+    Grader,
+    Machine,
+    RenderedFile,
+    Sandbox,
+    Task,
+    Verdict,
+    result,
+)
 from vxlab.model.lab import Lab
 
 CHRONY_CONF = "/etc/chrony/chrony.conf"
@@ -18,31 +32,31 @@ def check_chrony(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[b
     return result(run.run(["chronyd", "-p", "-f", str(run.put("chrony.conf", f.content))]))
 
 
-def follows(server: str) -> Judge:
+def follows(server: str) -> Grader:
     """`chronyc -n sources` lists `server` as the selected or a combined source, reached lately."""
 
-    def judge(out: str) -> tuple[bool, str]:
+    def grade(out: str) -> tuple[Verdict, str]:
         line = re.search(rf"^\^([*+\-x?~ ])\s+{re.escape(server)}\s+(\d+)\s+\d+\s+([0-7]+)\b", out, re.M)
         if line is None:
-            return False, f"{server} is not a source"
+            return NOT_DONE, f"{server} is not a source"
         state, stratum, reach = line.groups()
         seen = f"{server} state {state!r}, stratum {stratum}, reach {reach}"
-        return state in "*+" and int(reach, 8) != 0, seen
+        return (DONE if state in "*+" and int(reach, 8) != 0 else WRONG), seen
 
-    return judge
+    return grade
 
 
-def _checks(lab: Lab) -> list[Check]:
+def _checks(lab: Lab) -> list[Task]:
     return [
-        Check(
+        Task(
             "extra",  # not a section of the seed
             "clock follows redRouter",
             t.name,
             "chronyc -n sources",
             follows(str(t.router_ipv4.ip)),
             expect=f"^* {t.router_ipv4.ip} (selected, reach not 0)",
-            retries=2,
-            retry_pause_s=10.0,
+            # chrony selects its source a few polls after a restart
+            relook=True,
         )
         for t in lab.tenants.values()
     ]

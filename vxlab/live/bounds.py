@@ -95,3 +95,10 @@ def fault_of(lab: Lab, scenario: str) -> Fault:
         port = f"ovs-ofctl mod-port {lab.hypervisor.bridge} tap{old.tap}"
         return Fault("host", f"{port} down", f"{port} up")
     raise ValueError(f"{scenario} is not a VRRP scenario")
+
+
+def settle_bound(lab: Lab) -> float:
+    """How long VIPs that a passing overload moved take to come back: the master's check fails
+    under load as if its probe were cut, then rises, and it pre-empts (a probe cut's fail-back).
+    A failed active probe is observed again after this (vxlab.live.judging)."""
+    return failback_bound(lab, "probe-cut")

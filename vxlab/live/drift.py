@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from vxlab.build.render import render_lab
 from vxlab.features import services_of
-from vxlab.features.spec import Machine
+from vxlab.features.spec import Machine, Observation, Where
+from vxlab.live.snapshot import Snapshot
 from vxlab.model.lab import Lab
 from vxlab.model.naming import stack_label
 
@@ -108,6 +109,28 @@ def parse(output: str) -> dict[str, str]:
     return found
 
 
+_WHERE: dict[str, Where] = {
+    "host": "host",
+    "router": "vm",
+    "tenant": "vm",
+    "dhcp-server": "container",
+    "client": "container",
+}
+
+
+def observations(expected: list[Expected]) -> dict[str, Observation]:
+    """Per machine, the one command that reads back everything expected of it."""
+    roles = {e.machine: e.role for e in expected}
+    return {
+        machine: Observation(
+            "host" if role == "host" else machine,
+            _WHERE[role],
+            read_command([e for e in expected if e.machine == machine]),
+        )
+        for machine, role in roles.items()
+    }
+
+
 def compare(expected: list[Expected], found: dict[str, str], stack: str) -> list[Difference]:
     """Each expected file or service whose read-back state differs, with the command that puts it back."""
     diffs = []
@@ -116,4 +139,16 @@ def compare(expected: list[Expected], found: dict[str, str], stack: str) -> list
         if state != e.state:
             repair = f"scripts/pulumi up --stack {stack} --replace '{e.urn}'"
             diffs.append(Difference(e.machine, e.what, e.state, state, repair))
+    return diffs
+
+
+def drifted(
+    expected: list[Expected], reads: dict[str, Observation], snapshot: Snapshot, stack: str
+) -> list[Difference]:
+    """Every difference between what the stack renders and what the snapshot read back."""
+    diffs: list[Difference] = []
+    for machine, read in reads.items():
+        seen = snapshot.latest(read.machine, read.command)
+        found = parse(seen.out) if seen is not None else {}
+        diffs += compare([e for e in expected if e.machine == machine], found, stack)
     return diffs

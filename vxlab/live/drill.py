@@ -29,7 +29,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vxlab.features.keepalived import TRACK_SCRIPTS
+from vxlab.features import graders
+from vxlab.features.dhcp_failover import failover_state
+from vxlab.features.keepalived import TRACK_SCRIPTS, vips_on
+from vxlab.features.lxd import container_runs
 from vxlab.live.bounds import (
     DHCP_BOUND_S,
     failback_bound,
@@ -37,7 +40,6 @@ from vxlab.live.bounds import (
     fault_of,
     preemption_outage_bound,
 )
-from vxlab.live.checks import holds
 from vxlab.live.drill_logs import (
     PING_INTERVAL,
     SNAPSHOT_END,
@@ -48,10 +50,15 @@ from vxlab.live.drill_logs import (
     vips_after,
 )
 from vxlab.live.drill_report import Outcome
+from vxlab.live.judging import look
+from vxlab.live.observe import take
 from vxlab.live.remote import LabShell
+from vxlab.live.snapshot import Snapshot
 from vxlab.model.lab import Lab, Tenant
 
 PINGS_STARTED = "pings-started"
+# The pings end after this many replies once the event they measure is over (a second at 20 ms).
+STOP_AFTER_REPLIES = 50
 # The VIP watch outlives the scenario's bounds by this much (the probe-cut's checks on the new
 # side, the pings' start); it is stopped earlier when the scenario ends.
 WATCH_SLACK_S = 400.0
@@ -60,12 +67,30 @@ WATCH_SLACK_S = 400.0
 # -- the running lab ---------------------------------------------------------------------------
 
 
-def _holds_vips(shell: LabShell, lab: Lab, tenant: Tenant) -> bool:
-    out = shell.vm(tenant.name, f"ip -o addr show dev {lab.segment.svi}", timeout=10).out
-    return holds(str(lab.vrrp.vip4.ip), str(lab.vrrp.vip6.ip))(out)[0]
+def holds_vips(shell: LabShell, lab: Lab, tenant: Tenant) -> bool:
+    """The tenant holds both VIPs: the keepalived step's own judge."""
+    return look(shell, lab, [vips_on(lab, tenant, "7.3", held=True)], "VIPs")[0].ok
 
 
-def _wait(predicate: Callable[[], bool], since: float, limit: float, every: float = 0.1) -> float:
+def failover_state_of(shell: LabShell, lab: Lab, servers: list[str]) -> dict[str, str]:
+    """Each DHCP server's own failover state as it last wrote it, all read at once (the failover
+    step's own observation and parse)."""
+    tasks = {s: failover_state(lab, s, "7") for s in servers}
+    snapshot = Snapshot(lab, "", "")
+    take(shell, [t.observation for t in tasks.values()], snapshot, "failover states")
+    states = {}
+    for server, task in tasks.items():
+        seen = snapshot.latest(task.machine, task.command)
+        states[server] = (graders.failover_states(seen.out)[0] if seen is not None else None) or "unknown"
+    return states
+
+
+def containers_running(shell: LabShell, lab: Lab, tenant: Tenant) -> bool:
+    """Every container of the tenant runs on the segment: the LXD step's own judge."""
+    return all(g.ok for g in look(shell, lab, [container_runs(lab, tenant, c, "7") for c in tenant.containers]))
+
+
+def wait_until(predicate: Callable[[], bool], since: float, limit: float, every: float = 0.1) -> float:
     """Seconds from `since` until `predicate` holds, polled every `every` s; inf past `limit`."""
     while time.monotonic() - since < limit:
         if predicate():
@@ -131,13 +156,15 @@ class _VipWatch:
 
 
 class _Pings:
-    """A container pinging both probes every 20 ms for `seconds`, into a file inside the
-    container that is read once at the end: streaming 100 lines a second through `lxc exec` and
-    SSH loaded the TCG tenant it measures. `started` waits for the first reply of each: starting a
-    command in a container of a loaded TCG guest can take seconds, and a fault made before the
-    pings run would go unseen."""
+    """A container pinging both probes every 20 ms for at most `seconds`, into a file inside
+    the container that is read once at the end: streaming 100 lines a second through `lxc exec`
+    and SSH loaded the TCG tenant it measures. `started` waits for the first reply of each:
+    starting a command in a container of a loaded TCG guest can take seconds, and a fault made
+    before the pings run would go unseen. `stop` ends them once the event they measure is over
+    and replies have come back, so a scenario takes what the protocol takes, not its bound."""
 
     def __init__(self, shell: LabShell, lab: Lab, tenant: Tenant, container: str, seconds: float) -> None:
+        self.shell, self.tenant, self.container = shell, tenant, container
         self.procs = {
             family: shell.popen_vm(
                 tenant.name, f"lxc exec {container} -- sh -c {shlex.quote(self._script(family, target, seconds))}"
@@ -147,12 +174,17 @@ class _Pings:
         self.seconds = seconds
 
     @staticmethod
-    def _script(family: int, target: object, seconds: float) -> str:
-        log = f"/tmp/vxlab-drill-ping{family}"
+    def _log(family: int) -> str:
+        return f"/tmp/vxlab-drill-ping{family}"
+
+    @classmethod
+    def _script(cls, family: int, target: object, seconds: float) -> str:
+        log = cls._log(family)
         return (
             f"ping -{family} -D -n -i {PING_INTERVAL} -W 1 -w {int(seconds)} {target} > {log} 2>&1 & "
+            f"echo $! > {log}.pid; "
             f"until grep -q ' bytes from ' {log} || ! kill -0 $! 2>/dev/null; do sleep 0.2; done; "
-            f"grep -q ' bytes from ' {log} && echo {PINGS_STARTED}; wait; cat {log}; rm -f {log}"
+            f"grep -q ' bytes from ' {log} && echo {PINGS_STARTED}; wait; cat {log}; rm -f {log} {log}.pid"
         )
 
     def started(self, limit: float = 60.0) -> bool:
@@ -163,6 +195,19 @@ class _Pings:
             if not ready or proc.stdout.readline().strip() != PINGS_STARTED:
                 return False
         return True
+
+    def stop(self, replies: int = STOP_AFTER_REPLIES) -> None:
+        """Each ping ends (SIGINT: it prints its summary) once `replies` more replies arrived:
+        a silence going on now is measured whole, not cut off. A ping that gets none runs to
+        its own deadline."""
+        waits = " ".join(
+            f"( n=$(grep -c ' bytes from ' {self._log(f)}); "
+            f"until [ $(grep -c ' bytes from ' {self._log(f)}) -ge $((n + {replies})) ] "
+            f"|| ! kill -0 $(cat {self._log(f)}.pid) 2>/dev/null; do sleep 0.2; done; "
+            f"kill -INT $(cat {self._log(f)}.pid) 2>/dev/null ) &"
+            for f in self.procs
+        )
+        self.shell.container(self.container, f"{waits} wait", timeout=self.seconds + 30)
 
     def gaps(self) -> tuple[tuple[float, int], tuple[float, int]]:
         out = {f: p.communicate(timeout=self.seconds + 60)[0] for f, p in self.procs.items()}
@@ -203,6 +248,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         cut = time.monotonic()
         _run(shell, fault.machine, fault.make)
         failover = watch.wait_for(watch.vips, cut, up_bound * 2 + 5)
+        pings.stop()
         (out4, lost4), (out6, lost6) = pings.gaps()
         notes: dict[str, Any] = {}
         failures: list[str] = []
@@ -228,18 +274,19 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     # The backup releases the VIPs on the master's first advert; the master must then hold them
     # within the same bound (after a crash its track scripts may time out while its containers
     # start, and the VIPs go back and forth). Polled every 2 s, not to load a booting guest.
-    if failback != float("inf") and _wait(
-        lambda: _holds_vips(shell, lab, old), restored, back_bound + 10, every=2.0
+    if failback != float("inf") and wait_until(
+        lambda: holds_vips(shell, lab, old), restored, back_bound + 10, every=2.0
     ) == float("inf"):
         failures.append(f"{new.name} released the VIPs but {old.name} does not hold them within {back_bound} s")
+    pings.stop()
     (back4, _), (back6, _) = pings.gaps()
     if reads_log:
         back_log = _check_log(shell, old, ("succeeded",), log_since)
         notes["check_rising"] = back_log.as_note
         back_bound = failback_bound(lab, scenario, back_log.skipped)
     if scenario == "master-crash":
-        notes["containers_back"] = _wait(
-            lambda: _containers_running(shell, old), time.monotonic(), 180, every=2.0
+        notes["containers_back"] = wait_until(
+            lambda: containers_running(shell, lab, old), time.monotonic(), 180, every=2.0
         ) != float("inf")
         if not notes["containers_back"]:
             failures.append(f"{old.name}'s containers did not come back after the restart")
@@ -282,13 +329,6 @@ def _check_log(shell: LabShell, tenant: Tenant, verdicts: tuple[str, ...], since
     return track_script_log(journal, TRACK_SCRIPTS[4], verdicts, since)
 
 
-def _containers_running(shell: LabShell, tenant: Tenant) -> bool:
-    out = shell.vm(tenant.name, "lxc list --format csv --columns ns", timeout=20).out
-    states = dict(line.split(",", 1) for line in out.splitlines() if "," in line)
-    names = tenant.containers
-    return all(states.get(n) == "RUNNING" for n in names)
-
-
 def _new_side_checks(shell: LabShell, lab: Lab, old: Tenant, new: Tenant, failures: list[str]) -> dict[str, Any]:
     svi = lab.segment.svi
     new_mac = shell.vm(new.name, f"cat /sys/class/net/{svi}/address").out.strip()
@@ -306,13 +346,6 @@ def _new_side_checks(shell: LabShell, lab: Lab, old: Tenant, new: Tenant, failur
     return {"ra_from_new_master": ra_ok, "dhcp_lease_on_failed_side": ", ".join(lease) or "none"}
 
 
-def _failover_state(shell: LabShell, server: str) -> str:
-    """The DHCP server's own failover state, from its lease file (the last record wins)."""
-    out = shell.container(server, "cat /var/lib/dhcp/dhcpd.leases", timeout=20).out
-    states = re.findall(r"my state ([a-z-]+)", out)
-    return states[-1] if states else "unknown"
-
-
 def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
     primary = next(t for t in lab.tenants.values() if t.dhcp_server.role == "primary")
     secondary = lab.peer_of(primary)
@@ -322,8 +355,11 @@ def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
     shell.vm(primary.name, f"lxc stop --force {server}", timeout=120)
     stopped = time.monotonic()
     # The secondary notices the peer gone when its connection drops (at once for a stop).
-    interrupted = _wait(
-        lambda: _failover_state(shell, secondary.dhcp_server.name) in ("communications-interrupted", "partner-down"),
+    interrupted = wait_until(
+        lambda: (
+            failover_state_of(shell, lab, [secondary.dhcp_server.name])[secondary.dhcp_server.name]
+            in ("communications-interrupted", "partner-down")
+        ),
         stopped,
         DHCP_BOUND_S + 30,
         every=1.0,
@@ -347,7 +383,12 @@ def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
     shell.vm(primary.name, f"lxc start {server}", timeout=120)
     back = time.monotonic()
     # The secondary's own record, which said communications-interrupted, must say normal again.
-    normal = _wait(lambda: _failover_state(shell, secondary.dhcp_server.name) == "normal", back, 180, every=1.0)
+    normal = wait_until(
+        lambda: failover_state_of(shell, lab, [secondary.dhcp_server.name])[secondary.dhcp_server.name] == "normal",
+        back,
+        180,
+        every=1.0,
+    )
     for what, got, took in (("renewal", renewed, renew), ("new client", new_lease, new_lease_s)):
         if not in_lease_range(lab, got):
             failures.append(f"{what}: no lease in the range (got {got or 'none'})")
@@ -382,7 +423,7 @@ def _dhcp_scenario(shell: LabShell, lab: Lab) -> Outcome:
 
 
 def run_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
-    if not _holds_vips(shell, lab, lab.master()):
+    if not holds_vips(shell, lab, lab.master()):
         raise RuntimeError(f"{lab.master().name} does not hold the VIPs before the drill: run `vxlab check` first")
     if scenario == "dhcp-peer-down":
         return _dhcp_scenario(shell, lab)

@@ -10,50 +10,19 @@ wrong when it does not. Nothing here reads a configuration file's text: students
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from vxlab import features
-from vxlab.features.spec import DONE, NOT_DONE, WRONG, Check, Task, Verdict
-from vxlab.live.checks import Outcome, Runner, lab_checks, observe
-from vxlab.live.remote import LabShell, Result
-from vxlab.live.traffic_live import run_traffic_checks
+from vxlab.features.spec import DONE, NOT_DONE, WRONG, Observation, Task
+from vxlab.live.checks import lab_checks
+from vxlab.live.judging import Graded, judge, observe_tasks, traffic_tasks
+from vxlab.live.remote import LabShell
+from vxlab.live.snapshot import Snapshot
 from vxlab.model.lab import Lab
 from vxlab.model.stages import chapter, section_title
 
 CHAPTERS = ("3", "4", "5", "6", "7")
-# What ssh prints when the VM does not answer, and lxc when the container is not there.
-UNREACHABLE = ("Connection refused", "Connection timed out", "No route to host", "timed out after")
-NO_CONTAINER = ("Instance not found", "not found")
-
-
-@dataclass(frozen=True)
-class Graded:
-    section: str
-    name: str
-    machine: str
-    verdict: Verdict
-    observed: str
-    expected: str
-    hint: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "section": self.section,
-            "step": self.name,
-            "machine": self.machine,
-            "verdict": self.verdict,
-            "observed": self.observed,
-            "expected": self.expected,
-            "hint": self.hint,
-        }
-
-
-def hint_for(section: str, extra: str = "") -> str:
-    """Where in the manual: `§5.8 Configure keepalived ...`, then the task's own advice."""
-    title = section_title(section)
-    reference = f"see §{section} of the manual" + (f" ({title})" if title else "")
-    return f"{reference}; {extra}" if extra else reference
 
 
 def lab_tasks(lab: Lab, chapters: Iterable[str] = CHAPTERS) -> list[Task]:
@@ -64,62 +33,46 @@ def lab_tasks(lab: Lab, chapters: Iterable[str] = CHAPTERS) -> list[Task]:
     return sorted(tasks, key=lambda t: tuple(int(p) for p in t.section.split(".")))
 
 
-def section_seven(lab: Lab) -> list[Check]:
+def section_seven(lab: Lab) -> list[Task]:
     """The seed's §7 checks (not vxlab's extras: students are graded on the manual)."""
     return [c for c in lab_checks(lab) if chapter(c.section) == "7"]
 
 
-def verdict_of(task: Task, result: Result) -> tuple[Verdict, str]:
-    """A task's verdict on its command's result: a VM that does not answer or a container that
-    is not there is a step not done, whatever the grader would make of the silence."""
-    text = result.out + result.err
-    if result.code == 255 and any(u in text for u in UNREACHABLE):
-        return NOT_DONE, f"{task.machine} does not answer: {result.err.strip()[:120]}"
-    if task.where == "container" and not result.ok and any(m in result.err for m in NO_CONTAINER):
-        return NOT_DONE, f"no container {task.machine}"
-    return task.grade(result.out if result.out.strip() or result.ok else result.out + result.err)
+def grade_tasks(lab: Lab, chapters: Iterable[str]) -> list[Task]:
+    chapters = tuple(chapters)
+    return lab_tasks(lab, chapters) + (section_seven(lab) if "7" in chapters else [])
 
 
-def grade_task(task: Task, run: Runner, host: Callable[[str], Result]) -> Graded:
-    result = host(task.command) if task.where == "host" else run(task.machine, task.command, task.where == "container")
-    verdict, observed = verdict_of(task, result)
-    return Graded(
-        task.section, task.name, task.machine, verdict, observed, task.expect, hint_for(task.section, task.hint)
-    )
+def grade_snapshot(snapshot: Snapshot, chapters: Iterable[str] = CHAPTERS) -> list[Graded]:
+    """Every step of `chapters` judged on the snapshot (its traffic checks when it made them)."""
+    chapters = tuple(chapters)
+    tasks = grade_tasks(snapshot.lab, chapters) + (traffic_tasks(snapshot) if "7" in chapters else [])
+    return [judge(t, snapshot) for t in tasks]
 
 
-def graded_outcome(outcome: Outcome) -> Graded:
-    """A §7 check's outcome: it passes, or the lab does not behave as the section shows."""
-    c = outcome.check
-    # A container that is not there yet: the chapters before §7 are not done, nothing is wrong.
-    verdict = DONE if outcome.ok else NOT_DONE if "Instance not found" in outcome.observed else WRONG
-    return Graded(c.section, c.name, c.machine, verdict, outcome.observed, c.expect, hint_for(c.section))
+def snapshot_lab(
+    shell: LabShell,
+    lab: Lab,
+    stack: str,
+    tasks: list[Task],
+    traffic: bool,
+    extra: Sequence[Observation] = (),
+    sleep: Callable[[float], None] = time.sleep,
+) -> Snapshot:
+    """A snapshot of the running lab holding what `tasks` (and the traffic checks, and `extra`)
+    observe."""
+    snapshot = Snapshot(lab, stack, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    observe_tasks(shell, lab, tasks, snapshot, traffic, sleep, extra)
+    return snapshot
 
 
 def grade_lab(
-    shell: LabShell,
-    lab: Lab,
-    chapters: Iterable[str] = CHAPTERS,
-    traffic: bool = True,
-    report: Callable[[Graded], None] = lambda _: None,
-) -> list[Graded]:
-    """Every step of `chapters` on the running lab, reported as it is graded."""
+    shell: LabShell, lab: Lab, stack: str, chapters: Iterable[str] = CHAPTERS, traffic: bool = True
+) -> tuple[Snapshot, list[Graded]]:
+    """Every step of `chapters` on the running lab: one snapshot, then judged."""
     chapters = tuple(chapters)
-    graded: list[Graded] = []
-
-    def keep(g: Graded) -> None:
-        graded.append(g)
-        report(g)
-
-    for task in lab_tasks(lab, chapters):
-        keep(grade_task(task, shell.on, shell.host))
-    if "7" in chapters:
-        for check in section_seven(lab):
-            keep(graded_outcome(observe(check, shell.on, time.sleep)))
-        if traffic:
-            for outcome in run_traffic_checks(shell, lab, shell.on):
-                keep(graded_outcome(outcome))
-    return graded
+    snapshot = snapshot_lab(shell, lab, stack, grade_tasks(lab, chapters), traffic and "7" in chapters)
+    return snapshot, grade_snapshot(snapshot, chapters)
 
 
 @dataclass(frozen=True)

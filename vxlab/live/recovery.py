@@ -21,13 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vxlab.features.spec import DONE, Observation
 from vxlab.live.bounds import MARGIN_S, master_down_interval
-from vxlab.live.checks import Outcome as CheckOutcome
-from vxlab.live.drill import _failover_state, _holds_vips, _wait
+from vxlab.live.drill import failover_state_of, holds_vips, wait_until
 from vxlab.live.drill_report import Outcome
+from vxlab.live.judging import Graded, judge, observe_tasks
+from vxlab.live.observe import take
 from vxlab.live.remote import LabShell, Result
+from vxlab.live.snapshot import Snapshot
 from vxlab.live.traffic import CURL_TAG, download_command, downloaded, server_site
-from vxlab.live.traffic_live import run_traffic_checks, transfer_server
+from vxlab.live.traffic_live import transfer_server
 from vxlab.model.lab import Lab
 from vxlab.model.topology import uri_on_hypervisor
 
@@ -92,32 +95,48 @@ def probe_ok(out: str) -> bool:
     parts = out.split(CURL_TAG)
     if len(parts) != 3:
         return False
-    judge = downloaded(PROBE_BYTES)
-    return all(judge(CURL_TAG + part)[0] for part in parts[1:])
+    grade = downloaded(PROBE_BYTES)
+    return all(grade(CURL_TAG + part)[0] == DONE for part in parts[1:])
 
 
 def wait_for_traffic(
     containers: list[str],
-    probe: Callable[[str], Result],
+    probe: Callable[[list[str]], dict[str, Result]],
     since: float,
     limit: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, float]:
     """Seconds from `since` until each container's probe first passed (inf past `limit`),
-    probing the ones still waiting in turn."""
+    probing every container still waiting at once, round after round."""
     flowing: dict[str, float] = {}
     while len(flowing) < len(containers) and clock() - since < limit:
-        for c in containers:
-            if c not in flowing and probe_ok(probe(c).out):
-                flowing[c] = round(clock() - since, 2)
+        waiting = [c for c in containers if c not in flowing]
+        results = probe(waiting)
+        now = round(clock() - since, 2)
+        flowing.update({c: now for c in waiting if probe_ok(results[c].out)})
         if len(flowing) < len(containers):
             sleep(POLL_PAUSE_S)
     return {c: flowing.get(c, float("inf")) for c in containers}
 
 
-def traffic_summary(outcomes: list[CheckOutcome]) -> dict[str, Any]:
-    failed = [f"{o.check.machine} {o.check.name}: {o.observed}" for o in outcomes if not o.ok]
+def probe_round(shell: LabShell, lab: Lab, containers: list[str]) -> dict[str, Result]:
+    """One probe from each of `containers`, all at once."""
+    command = probe_command(lab)
+    snapshot = Snapshot(lab, "", "")
+    take(shell, [Observation(c, "container", command, timeout=PROBE_TIMEOUT_S) for c in containers], snapshot, "probe")
+    return {c: snapshot.latest(c, command) or Result(255, "", "not observed") for c in containers}
+
+
+def traffic_outcomes(shell: LabShell, lab: Lab) -> list[Graded]:
+    """The traffic checks on the running lab (TCP transfers, full-size pings), judged."""
+    snapshot = Snapshot(lab, "", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    made = observe_tasks(shell, lab, [], snapshot, traffic=True)
+    return [judge(t, snapshot) for t in made]
+
+
+def traffic_summary(outcomes: list[Graded]) -> dict[str, Any]:
+    failed = [f"{o.machine} {o.name}: {o.observed}" for o in outcomes if not o.ok]
     return {"passed": len(outcomes) - len(failed), "failed": failed}
 
 
@@ -126,7 +145,7 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
     containers = [c for t in lab.tenants.values() for c in t.containers]
 
     failures: list[str] = []
-    before = traffic_summary(run_traffic_checks(shell, lab, shell.on))
+    before = traffic_summary(traffic_outcomes(shell, lab))
     report(f"{scenario}: traffic before the fault: {before['passed']} passed, {len(before['failed'])} failed")
     if before["failed"]:
         raise RuntimeError(f"the lab's traffic fails before the {scenario}: {before['failed'][:3]}")
@@ -140,20 +159,23 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
             result = shell.host(command, timeout=120)
             if not result.ok:
                 failures.append(f"`{command}` failed: {result.err.strip()[:200]}")
-        flowing = wait_for_traffic(
-            containers, lambda c: shell.container(c, probe_command(lab), timeout=PROBE_TIMEOUT_S + 15), cut, bound
-        )
-    back = _wait(lambda: _holds_vips(shell, lab, master), cut, back_bound, every=2.0)
-    if _holds_vips(shell, lab, backup):
+        flowing = wait_for_traffic(containers, lambda waiting: probe_round(shell, lab, waiting), cut, bound)
+    back = wait_until(lambda: holds_vips(shell, lab, master), cut, back_bound, every=2.0)
+    if holds_vips(shell, lab, backup):
         failures.append(f"{backup.name} still holds the VIPs")
     dhcp = {t.dhcp_server.name: "unknown" for t in lab.tenants.values()}
     normal = 0.0
     if scenario == "power-cut":
-        normal = _wait(lambda: all(_failover_state(shell, s) == "normal" for s in dhcp), cut, back_bound, every=5.0)
-        dhcp = {s: _failover_state(shell, s) for s in dhcp}
+        normal = wait_until(
+            lambda: all(state == "normal" for state in failover_state_of(shell, lab, list(dhcp)).values()),
+            cut,
+            back_bound,
+            every=5.0,
+        )
+        dhcp = failover_state_of(shell, lab, list(dhcp))
         if normal == float("inf"):
             failures.append(f"the DHCP pair is not back to normal within {back_bound} s: {dhcp}")
-    after = traffic_summary(run_traffic_checks(shell, lab, shell.on))
+    after = traffic_summary(traffic_outcomes(shell, lab))
     report(f"{scenario}: traffic after the recovery: {after['passed']} passed, {len(after['failed'])} failed")
     failures += [f"after the recovery: {f}" for f in after["failed"]]
     slowest = max(flowing.values())

@@ -185,9 +185,23 @@ class LabShell:
             start_new_session=True,  # one process group: stopping it stops what `sh` started
         )
 
-    def on(self, machine: str, command: str, in_container: bool) -> Result:
-        """A command on a VM or in a container: what a check's runner (`live.checks.Runner`) does."""
-        return (self.container if in_container else self.vm)(machine, command)
+    def script(self, vm: str | None, script: str, timeout: float) -> tuple[int, bytes, str]:
+        """A shell script fed to `sh -s` on a VM, or on the hypervisor when `vm` is None: its
+        exit status, its stdout as bytes (framed results, vxlab.live.framing) and its stderr."""
+        if vm is None:
+            ssh_host = self.lab.hypervisor.ssh_host
+            argv = (
+                ["sh", "-s"]
+                if ssh_host is None
+                else ["ssh", *hypervisor_ssh_options(self.lab), f"root@{ssh_host}", "sh -s"]
+            )
+        else:
+            argv = [*self._ssh_base(vm), f"root@{self.endpoints[vm][0]}", "sh -s"]
+        try:
+            proc = subprocess.run(argv, input=script.encode(), capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            return 124, exc.stdout or b"", f"timed out after {timeout:.0f} s"
+        return proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")
 
     def container(self, name: str, command: str, timeout: float = 120) -> Result:
         return self.vm(self.tenant_of[name], f"lxc exec {name} -- sh -c {shlex.quote(command)}", timeout)

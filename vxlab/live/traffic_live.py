@@ -1,5 +1,5 @@
-"""The traffic checks against a running lab: the transfer server on the hypervisor for as long
-as they run, the DHCP servers' SLAAC addresses read first, then every check observed."""
+"""The transfer server on the hypervisor (or in the group's namespace) for as long as the
+traffic checks run (vxlab.live.judging observes them)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import os
 import select
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from vxlab.live.checks import Outcome, Runner, observe
 from vxlab.live.remote import LabShell
-from vxlab.live.traffic import SERVER_READY, global_ipv6, server_command, server_site, traffic_checks
+from vxlab.live.traffic import SERVER_READY, server_command, server_site
 from vxlab.model.lab import Lab
 
 # The server stops by itself after this, even if the checker dies (the checks take about 2 min).
@@ -59,32 +57,3 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     for pipe in (proc.stdout, proc.stderr):
         if pipe is not None:
             pipe.close()
-
-
-def dhcp_servers_ipv6(shell: LabShell, lab: Lab) -> dict[str, str | None]:
-    """Each DHCP server's SLAAC address, as the full-size pings' IPv6 targets."""
-    return {
-        t.dhcp_server.name: global_ipv6(
-            shell.container(t.dhcp_server.name, "ip -o -6 addr show dev eth0 scope global", timeout=60).out
-        )
-        for t in lab.tenants.values()
-    }
-
-
-def run_traffic_checks(
-    shell: LabShell, lab: Lab, run: Runner, report: Callable[[Outcome], None] = lambda _: None
-) -> list[Outcome]:
-    """Every traffic check observed; if the transfer server cannot start, each check fails
-    saying why (a check never ends in a traceback)."""
-    outcomes: list[Outcome] = []
-    checks = traffic_checks(lab, dhcp_servers_ipv6(shell, lab))
-    try:
-        with transfer_server(shell, lab):
-            for check in checks:
-                outcomes.append(observe(check, run, time.sleep))
-                report(outcomes[-1])
-    except ServerDown as down:
-        for check in checks[len(outcomes) :]:
-            outcomes.append(Outcome(check, False, str(down)))
-            report(outcomes[-1])
-    return outcomes

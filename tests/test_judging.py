@@ -1,0 +1,214 @@
+"""Observing tasks in rounds and judging them on the snapshot: what each round holds, the one
+second look at a failed active probe, the traffic checks' targets and server, and a snapshot
+judged the same after a trip through its file. The machines are a table: `take` is replaced by
+one that answers from it, so nothing leaves this process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from vxlab.base.errors import ConfigError
+from vxlab.features import graders
+from vxlab.features.spec import Observation, Task
+from vxlab.live import judging
+from vxlab.live import snapshot as snapshots
+from vxlab.live.bounds import settle_bound
+from vxlab.live.grading import grade_snapshot
+from vxlab.live.judging import judge, observe_tasks, traffic_tasks
+from vxlab.live.remote import Result
+from vxlab.live.snapshot import Round, Snapshot
+from vxlab.live.traffic_live import ServerDown
+from vxlab.model.lab import Lab
+
+PING = "2 packets transmitted, 2 received, 0% packet loss"
+LOST = "2 packets transmitted, 0 received, 100% packet loss"
+Answer = Callable[[Observation, int], Result]
+
+
+class Machines:
+    """Answers each observation from `answer(observation, attempt)`, recording every round."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.rounds: list[list[Observation]] = []
+        self.asked: dict[tuple[str, str], int] = {}
+
+    def take(self, shell: object, observations: Iterable[Observation], snapshot: Snapshot, label: str) -> Round:
+        unique = list({o.key: o for o in observations}.values())
+        self.rounds.append(unique)
+        for o in unique:
+            n = self.asked[o.key] = self.asked.get(o.key, 0) + 1
+            snapshot.add(o.machine, o.command, self.answer(o, n))
+        taken = Round(label, 0.1, {o.machine: 0.1 for o in unique})
+        snapshot.rounds.append(taken)
+        return taken
+
+
+@pytest.fixture
+def machines(monkeypatch: pytest.MonkeyPatch) -> Callable[[Answer], Machines]:
+    def make(answer: Answer) -> Machines:
+        m = Machines(answer)
+        monkeypatch.setattr(judging, "take", m.take)
+        return m
+
+    return make
+
+
+def observe(lab: Lab, tasks: list[Task], traffic: bool = False) -> tuple[Snapshot, list[float], list[Task]]:
+    snapshot, pauses = Snapshot(lab, "dev", "now"), list[float]()
+    made = observe_tasks(None, lab, tasks, snapshot, traffic, pauses.append)  # type: ignore[arg-type]
+    return snapshot, pauses, made
+
+
+PROBE = Task("7.4", "reaches the probe", "blueC0", "ping probe", graders.replies, "container", relook=True)
+STATE = Task("7.2", "an address", "blueC0", "ip addr", graders.nonempty("address"), "container")
+AFTER = Task(
+    "7.5",
+    "marked",
+    "redRouter",
+    "conntrack -L",
+    graders.nonempty("entry"),
+    traffic=Observation("greenC0", "container", "ping -c 3 probe"),
+    relook=True,
+)
+
+
+def test_the_first_round_holds_state_reads_probes_and_traffic_the_second_its_traces(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    m = machines(lambda o, n: Result(0, PING if "ping" in o.command else "x", ""))
+    observe(dev_lab, [PROBE, STATE, AFTER])
+    assert [sorted(o.command for o in r) for r in m.rounds] == [
+        ["ip addr", "ping -c 3 probe", "ping probe"],
+        ["conntrack -L"],
+    ]
+
+
+def test_a_lab_that_passes_is_looked_at_once(dev_lab: Lab, machines: Callable[[Answer], Machines]) -> None:
+    machines(lambda o, n: Result(0, PING if "ping" in o.command else "x", ""))
+    _, pauses, _ = observe(dev_lab, [PROBE, STATE, AFTER])
+    assert pauses == []
+
+
+def test_a_failed_probe_is_looked_at_again_after_the_vips_settle(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    m = machines(lambda o, n: Result(0, PING if n > 1 else LOST, ""))
+    snapshot, pauses, _ = observe(dev_lab, [PROBE])
+    graded = judge(PROBE, snapshot)
+    assert pauses == [settle_bound(dev_lab)] and len(m.rounds) == 2
+    assert graded.ok and graded.observed == "2/2 replies [try 2; try 1: 0/2 replies]"
+
+
+def test_a_probe_that_fails_twice_is_wrong_with_both_looks(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    machines(lambda o, n: Result(1, LOST, ""))
+    snapshot, pauses, _ = observe(dev_lab, [PROBE])
+    graded = judge(PROBE, snapshot)
+    assert (graded.verdict, len(pauses)) == ("wrong", 1)
+    assert graded.observed.startswith("0/2 replies") and "[try 2; try 1: 0/2 replies" in graded.observed
+
+
+def test_a_failed_state_read_is_not_looked_at_again(dev_lab: Lab, machines: Callable[[Answer], Machines]) -> None:
+    m = machines(lambda o, n: Result(0, "", ""))
+    _, pauses, _ = observe(dev_lab, [STATE])
+    assert (pauses, len(m.rounds)) == ([], 1)
+
+
+def test_a_second_look_at_a_trace_makes_its_traffic_again(dev_lab: Lab, machines: Callable[[Answer], Machines]) -> None:
+    m = machines(lambda o, n: Result(0, PING if "ping" in o.command else ("entry" if n > 1 else ""), ""))
+    snapshot, _, _ = observe(dev_lab, [AFTER])
+    assert [[o.command for o in r] for r in m.rounds] == [
+        ["ping -c 3 probe"],
+        ["conntrack -L"],
+        ["ping -c 3 probe"],
+        ["conntrack -L"],
+    ]
+    assert judge(AFTER, snapshot).observed.startswith("entry (after greenC0's ping: 2/2 replies)")
+
+
+SLAAC = "9: eth0    inet6 2001:db8:7:0:216:3eff:fe1e:f570/64 scope global dynamic mngtmpaddr\n"
+
+
+def traffic_answer(o: Observation, n: int) -> Result:
+    if o.command.startswith("ip -o -6 addr"):
+        return Result(0, SLAAC, "")
+    return Result(0, PING, "")
+
+
+def test_the_full_size_pings_target_the_addresses_the_first_round_read(
+    dev_lab: Lab, machines: Callable[[Answer], Machines], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @contextmanager
+    def server(shell: object, lab: Lab) -> Iterator[None]:
+        yield
+
+    monkeypatch.setattr(judging, "transfer_server", server)
+    m = machines(traffic_answer)
+    _, _, made = observe(dev_lab, [], traffic=True)
+    pings6 = [t for t in made if t.name.startswith("IPv6") and "DF ping" in t.name]
+    assert pings6 and all(t.command.endswith(" 2001:db8:7:0:216:3eff:fe1e:f570") for t in pings6)
+    assert {o.command for o in m.rounds[0]} == {"ip -o -6 addr show dev eth0 scope global"}
+
+
+def test_a_transfer_server_that_cannot_start_leaves_every_transfer_not_done_saying_why(
+    dev_lab: Lab, machines: Callable[[Answer], Machines], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @contextmanager
+    def down(shell: object, lab: Lab) -> Iterator[None]:
+        raise ServerDown("the transfer server did not start: Address already in use")
+        yield
+
+    monkeypatch.setattr(judging, "transfer_server", down)
+    machines(traffic_answer)
+    snapshot, _, made = observe(dev_lab, [], traffic=True)
+    transfers = [judge(t, snapshot) for t in made if "TCP" in t.name]
+    pings = [judge(t, snapshot) for t in made if "DF ping" in t.name]
+    assert transfers and all(g.verdict == "not done" and "Address already in use" in g.observed for g in transfers)
+    assert pings and all(g.ok for g in pings)
+
+
+def test_a_snapshot_is_judged_the_same_after_its_file(dev_lab: Lab, tmp_path: Path) -> None:
+    snapshot = Snapshot(dev_lab, "dev", "2026-12-04T00:00:00Z", traffic=True)
+    snapshot.add("blueC0", "ip -o -4 addr show dev eth0", Result(0, "inet 192.0.2.12/24", ""))
+    snapshot.add("greenTenant", "ping -c 2 -W 2 192.0.2.220", Result(1, LOST, ""))
+    snapshot.add("greenTenant", "ping -c 2 -W 2 192.0.2.220", Result(0, PING, ""))
+    snapshot.notes[judging.TRAFFIC_SERVER] = "did not start"
+    snapshot.save(tmp_path / "s.json")
+    again = snapshots.load(tmp_path / "s.json")
+    assert grade_snapshot(again) == grade_snapshot(snapshot)
+    assert len(traffic_tasks(again)) == len(traffic_tasks(snapshot)) > 0
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("not json", "is not JSON"),
+        ('{"format": "something else"}', "is not a vxlab-snapshot/1 file"),
+        ('{"format": "vxlab-snapshot/1"}', "is damaged"),
+    ],
+    ids=["not-json", "other-format", "damaged"],
+)
+def test_a_file_that_is_not_a_snapshot_is_refused_naming_from(tmp_path: Path, content: str, words: str) -> None:
+    (tmp_path / "s.json").write_text(content)
+    with pytest.raises(ConfigError) as refused:
+        snapshots.load(tmp_path / "s.json")
+    assert refused.value.line().startswith("--from:") and words in refused.value.line()
+
+
+def test_a_missing_snapshot_file_is_refused_naming_from(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        snapshots.load(tmp_path / "none.json")
+    assert "cannot read" in refused.value.line()
+
+
+def test_a_snapshot_file_names_its_format_and_lab(dev_lab: Lab, tmp_path: Path) -> None:
+    Snapshot(dev_lab, "dev", "now").save(tmp_path / "s.json")
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["format"] == "vxlab-snapshot/1" and data["lab"]["group"] == dev_lab.group

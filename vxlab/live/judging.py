@@ -1,0 +1,177 @@
+"""Tasks observed on a running lab and judged on the snapshot: every check of `vxlab check`,
+every step of `vxlab grade`, the drills' state reads.
+
+A set of tasks is observed in two rounds, each one round trip to every machine at once: first
+every state read and active probe (pings), then what reads the traces of the first round's
+traffic (conntrack entries, the bridge's FDB) together with the TCP transfers and full-size
+pings, while the transfer server runs. An active probe that failed is observed once more, after
+the time the VIPs need to settle (a loaded machine can move them for a few seconds): a broken
+lab is answered in one settle and one more round, not retried into minutes. Judging is a pure
+function of the snapshot: a saved snapshot is judged later exactly as it was live.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from vxlab.features import graders
+from vxlab.features.spec import DONE, NOT_DONE, Observation, Task, Verdict
+from vxlab.live.bounds import settle_bound
+from vxlab.live.observe import take
+from vxlab.live.remote import LabShell, Result
+from vxlab.live.snapshot import Snapshot
+from vxlab.live.traffic import TRANSFER_LANE, global_ipv6, server_addresses, traffic_checks
+from vxlab.live.traffic_live import ServerDown, transfer_server
+from vxlab.model.lab import Lab
+from vxlab.model.stages import section_title
+
+# What ssh prints when the VM does not answer, and lxc when the container is not there.
+UNREACHABLE = ("Connection refused", "Connection timed out", "No route to host", "timed out after")
+NO_CONTAINER = ("Instance not found", "not found")
+NOT_OBSERVED = "not observed in the snapshot"
+TRAFFIC_SERVER = "traffic_server"  # the snapshot's note when the transfer server did not start
+
+
+@dataclass(frozen=True)
+class Graded:
+    section: str
+    name: str
+    machine: str
+    verdict: Verdict
+    observed: str
+    expected: str
+    hint: str
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == DONE
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "section": self.section,
+            "step": self.name,
+            "machine": self.machine,
+            "verdict": self.verdict,
+            "observed": self.observed,
+            "expected": self.expected,
+            "hint": self.hint,
+        }
+
+
+def hint_for(section: str, extra: str = "") -> str:
+    """Where in the manual: `§5.8 Configure keepalived ...`, then the task's own advice."""
+    title = section_title(section)
+    reference = f"see §{section} of the manual" + (f" ({title})" if title else "")
+    return f"{reference}; {extra}" if extra else reference
+
+
+def verdict_of(task: Task, result: Result) -> tuple[Verdict, str]:
+    """A task's verdict on one observation: a VM that does not answer or a container that is
+    not there is a step not done, whatever the grader would make of the silence."""
+    text = result.out + result.err
+    if result.code == 255 and any(u in text for u in UNREACHABLE):
+        return NOT_DONE, f"{task.machine} does not answer: {result.err.strip()[:120]}"
+    if task.where == "container" and not result.ok and any(m in result.err for m in NO_CONTAINER):
+        return NOT_DONE, f"no container {task.machine}"
+    verdict, observed = task.grade(result.out if result.out.strip() or result.ok else result.out + result.err)
+    if not result.ok and verdict != DONE:
+        observed += f" (exit {result.code}: {result.err.strip()[:200]})" if result.err.strip() else ""
+    return verdict, observed
+
+
+def judge(task: Task, snapshot: Snapshot) -> Graded:
+    """The task's verdict on its latest observation; earlier attempts and the traffic it read
+    after are named in what was observed."""
+    attempts = snapshot.attempts(task.machine, task.command)
+    if not attempts:
+        why = snapshot.notes.get(TRAFFIC_SERVER) if task.lane == TRANSFER_LANE else None
+        verdict, observed = NOT_DONE, why or NOT_OBSERVED
+    else:
+        verdict, observed = verdict_of(task, attempts[-1])
+        if task.traffic is not None:
+            sent = snapshot.latest(task.traffic.machine, task.traffic.command)
+            replies = graders.replies(sent.out)[1] if sent is not None else NOT_OBSERVED
+            observed += f" (after {task.traffic.machine}'s ping: {replies})"
+        if len(attempts) > 1:
+            earlier = "; ".join(f"try {n}: {verdict_of(task, a)[1]}" for n, a in enumerate(attempts[:-1], 1))
+            observed += f" [try {len(attempts)}; {earlier}]"
+    return Graded(
+        task.section, task.name, task.machine, verdict, observed, task.expect, hint_for(task.section, task.hint)
+    )
+
+
+def peer_ipv6(snapshot: Snapshot) -> dict[str, str | None]:
+    """Each DHCP server's SLAAC address as the snapshot saw it (the full-size pings' targets)."""
+    found: dict[str, str | None] = {}
+    for task in server_addresses(snapshot.lab):
+        seen = snapshot.latest(task.machine, task.command)
+        found[task.machine] = global_ipv6(seen.out) if seen is not None else None
+    return found
+
+
+def traffic_tasks(snapshot: Snapshot) -> list[Task]:
+    """The traffic checks the snapshot made (none when it was taken without them)."""
+    return traffic_checks(snapshot.lab, peer_ipv6(snapshot)) if snapshot.traffic else []
+
+
+def _rounds(
+    shell: LabShell,
+    lab: Lab,
+    tasks: Sequence[Task],
+    snapshot: Snapshot,
+    traffic: Callable[[], list[Task]] | None,
+    extra: Sequence[Observation] = (),
+) -> list[Task]:
+    """Two rounds: every state read and probe (and, with `traffic`, the DHCP servers' addresses
+    its tasks need), then the reads of the first round's traces with the traffic tasks `traffic`
+    makes from what the first round saw. Returns those traffic tasks."""
+    first = [t.traffic or t.observation for t in tasks] + list(extra)
+    if traffic is not None:
+        first += [t.observation for t in server_addresses(lab)]
+    take(shell, first, snapshot, "state and probes")
+    made = traffic() if traffic is not None else []
+    after = [t.observation for t in tasks if t.traffic]
+    if not made:
+        if after:
+            take(shell, after, snapshot, "after the probes")
+        return made
+    transfers = [t.observation for t in made if t.lane == TRANSFER_LANE]
+    others = after + [t.observation for t in made if t.lane != TRANSFER_LANE]
+    try:
+        with transfer_server(shell, lab):
+            take(shell, others + transfers, snapshot, "after the probes, with the transfers")
+    except ServerDown as down:
+        snapshot.notes[TRAFFIC_SERVER] = str(down)
+        take(shell, others, snapshot, "after the probes")
+    return made
+
+
+def observe_tasks(
+    shell: LabShell,
+    lab: Lab,
+    tasks: Sequence[Task],
+    snapshot: Snapshot,
+    traffic: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    extra: Sequence[Observation] = (),
+) -> list[Task]:
+    """Observes `tasks` (and, with `traffic`, the traffic checks; `extra` in the first round)
+    into `snapshot`; the active probes that failed are observed once more after the VIPs'
+    settle time. Returns every task observed, the traffic checks last."""
+    snapshot.traffic = snapshot.traffic or traffic
+    made = _rounds(shell, lab, tasks, snapshot, (lambda: traffic_tasks(snapshot)) if traffic else None, extra)
+    again = [t for t in tasks if t.relook and not judge(t, snapshot).ok]
+    again_made = [t for t in made if t.relook and not judge(t, snapshot).ok]
+    if again or again_made:
+        sleep(settle_bound(lab))
+        _rounds(shell, lab, again, snapshot, (lambda: again_made) if again_made else None)
+    return [*tasks, *made]
+
+
+def look(shell: LabShell, lab: Lab, tasks: Sequence[Task], label: str = "look") -> list[Graded]:
+    """A few tasks observed at once and judged, no second look: the drills' state reads."""
+    snapshot = Snapshot(lab, "", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    take(shell, [t.traffic or t.observation for t in tasks], snapshot, label)
+    return [judge(t, snapshot) for t in tasks]
