@@ -22,6 +22,7 @@ from vxlab.live.grading import grade_snapshot
 from vxlab.live.judging import judge, observe_tasks, traffic_tasks
 from vxlab.live.remote import Result
 from vxlab.live.snapshot import Round, Snapshot
+from vxlab.live.traffic import TRANSFER_LANE
 from vxlab.live.traffic_live import ServerDown
 from vxlab.model.lab import Lab
 
@@ -66,6 +67,7 @@ def observe(lab: Lab, tasks: list[Task], traffic: bool = False) -> tuple[Snapsho
 
 
 PROBE = Task("7.4", "reaches the probe", "blueC0", "ping probe", graders.replies, "container", relook=True)
+OTHER = Task("7.4", "reaches the probe", "greenC0", "ping probe", graders.replies, "container", relook=True)
 STATE = Task("7.2", "an address", "blueC0", "ip addr", graders.nonempty("address"), "container")
 AFTER = Task(
     "7.5",
@@ -98,21 +100,47 @@ def test_a_lab_that_passes_is_looked_at_once(dev_lab: Lab, machines: Callable[[A
 def test_a_failed_probe_is_looked_at_again_after_the_vips_settle(
     dev_lab: Lab, machines: Callable[[Answer], Machines]
 ) -> None:
-    m = machines(lambda o, n: Result(0, PING if n > 1 else LOST, ""))
-    snapshot, pauses, _ = observe(dev_lab, [PROBE])
+    m = machines(lambda o, n: Result(0, PING if n > 1 or o.machine == "greenC0" else LOST, ""))
+    snapshot, pauses, _ = observe(dev_lab, [PROBE, OTHER])
     graded = judge(PROBE, snapshot)
-    assert pauses == [settle_bound(dev_lab)] and len(m.rounds) == 2
+    assert pauses == [settle_bound(dev_lab)] and [[o.machine for o in r] for r in m.rounds] == [
+        ["blueC0", "greenC0"],
+        ["blueC0"],
+    ]
     assert graded.ok and graded.observed == "2/2 replies [try 2; try 1: 0/2 replies]"
 
 
 def test_a_probe_that_fails_twice_is_wrong_with_both_looks(
     dev_lab: Lab, machines: Callable[[Answer], Machines]
 ) -> None:
-    machines(lambda o, n: Result(1, LOST, ""))
-    snapshot, pauses, _ = observe(dev_lab, [PROBE])
+    machines(lambda o, n: Result(1, LOST, "") if o.machine == "blueC0" else Result(0, PING, ""))
+    snapshot, pauses, _ = observe(dev_lab, [PROBE, OTHER])
     graded = judge(PROBE, snapshot)
     assert (graded.verdict, len(pauses)) == ("wrong", 1)
     assert graded.observed.startswith("0/2 replies") and "[try 2; try 1: 0/2 replies" in graded.observed
+
+
+def transfer(container: str) -> Task:
+    return Task(
+        "7.4", "download", container, "curl", graders.nonempty("transfer"), "container", lane=TRANSFER_LANE, relook=True
+    )
+
+
+def test_a_lab_whose_every_transfer_fails_does_not_wait_for_them_twice(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    m = machines(lambda o, n: Result(0, PING if "ping" in o.command else "", ""))
+    snapshot, pauses, _ = observe(dev_lab, [transfer("blueC0"), transfer("greenC0"), PROBE])
+    assert (pauses, len(m.rounds), judge(transfer("blueC0"), snapshot).verdict) == ([], 1, "not done")
+
+
+def test_a_transfer_that_failed_where_another_passed_is_looked_at_again(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    m = machines(lambda o, n: Result(0, "1048576 B" if o.machine == "greenC0" or n > 1 else "", ""))
+    snapshot, pauses, _ = observe(dev_lab, [transfer("blueC0"), transfer("greenC0")])
+    assert (len(pauses), [[o.machine for o in r] for r in m.rounds][-1]) == (1, ["blueC0"])
+    assert judge(transfer("blueC0"), snapshot).ok
 
 
 def test_a_failed_state_read_is_not_looked_at_again(dev_lab: Lab, machines: Callable[[Answer], Machines]) -> None:
@@ -123,9 +151,9 @@ def test_a_failed_state_read_is_not_looked_at_again(dev_lab: Lab, machines: Call
 
 def test_a_second_look_at_a_trace_makes_its_traffic_again(dev_lab: Lab, machines: Callable[[Answer], Machines]) -> None:
     m = machines(lambda o, n: Result(0, PING if "ping" in o.command else ("entry" if n > 1 else ""), ""))
-    snapshot, _, _ = observe(dev_lab, [AFTER])
+    snapshot, _, _ = observe(dev_lab, [AFTER, OTHER])
     assert [[o.command for o in r] for r in m.rounds] == [
-        ["ping -c 3 probe"],
+        ["ping -c 3 probe", "ping probe"],
         ["conntrack -L"],
         ["ping -c 3 probe"],
         ["conntrack -L"],

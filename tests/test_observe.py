@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.features.spec import Observation
+from vxlab.features.spec import VM_LANE, Observation
 from vxlab.live.observe import take
 from vxlab.live.snapshot import Snapshot
 from vxlab.model.lab import Lab
@@ -133,3 +133,11 @@ def test_every_attempt_is_kept_oldest_first(shell: LocalShell, dev_lab: Lab, tmp
         take(shell, [Observation("vm1", "vm", command)], s, "test")  # type: ignore[arg-type]
     assert [a.out.strip() for a in s.attempts("vm1", command)] == ["1", "2"]
     assert [r.label for r in s.rounds] == ["test", "test"]
+
+
+def test_a_vms_containers_in_the_vm_lane_run_one_after_another(shell: LocalShell, dev_lab: Lab) -> None:
+    s = snap(dev_lab)
+    stamp = "sleep 0.5; date +%s.%N"
+    take(shell, [Observation(c, "container", stamp, lane=VM_LANE) for c in ("c1", "c2")], s, "test")  # type: ignore[arg-type]
+    ends = sorted(float(r.out) for r in (s.latest("c1", stamp), s.latest("c2", stamp)) if r is not None)
+    assert len(ends) == 2 and ends[1] - ends[0] >= 0.4

@@ -214,3 +214,17 @@ def test_a_containers_transfers_run_one_after_another(dev_lab: Lab, container: s
 
 def test_full_size_pings_run_alongside_the_rest(dev_lab: Lab) -> None:
     assert {c.lane for c in traffic_checks(dev_lab) if "DF ping" in c.name} == {""}
+
+
+def test_an_upload_after_a_download_that_could_not_connect_is_not_tried() -> None:
+    closed = ServerSite(None, IPv4Address("127.0.0.1"), IPv6Address("::1"), _free_port())
+    download = _sh(download_command(closed.url(4, "/bytes/1"), family=4))
+    upload = _sh(upload_command(closed.url(4, "/sink"), TRANSFER_BYTES, family=4))
+    assert downloaded(1)(download)[0] == "wrong"
+    assert uploaded(TRANSFER_BYTES)(upload) == ("wrong", "not tried: the download before it could not connect")
+
+
+def test_an_upload_after_a_download_that_connected_is_tried(loopback_site: ServerSite) -> None:
+    _sh(download_command(loopback_site.url(4, "/bytes/1"), family=4))
+    upload = _sh(upload_command(loopback_site.url(4, "/sink"), TRANSFER_BYTES, family=4))
+    assert uploaded(TRANSFER_BYTES)(upload)[0] == "done", upload

@@ -89,10 +89,9 @@ Where = Literal["host", "vm", "container"]
 
 
 STATE_LANE = "state"
-# Observations in this lane run one after another across the whole lab, not only on their
-# machine: they share the lab's bottleneck (TCP transfers through the VIPs' master and the
-# router, on TCG guests that share the hypervisor's cores).
-LAB_LANE = "lab"
+# Observations in this lane run one after another across a VM and all its containers, not only
+# on their machine: they share the VM's CPU and its path out (a tenant's TCP transfers).
+VM_LANE = "vm"
 
 
 @dataclass(frozen=True)

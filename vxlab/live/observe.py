@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from vxlab.features.spec import LAB_LANE, Observation
+from vxlab.features.spec import VM_LANE, Observation
 from vxlab.live.framing import NOT_RUN, Command, Framed, parse, script
 from vxlab.live.remote import LabShell, Result
 from vxlab.live.snapshot import Round, Snapshot
@@ -59,17 +59,14 @@ def _result(framed: Framed | None, code: int, err: str) -> Result:
 
 
 def _machine(
-    shell: LabShell,
-    vm: str | None,
-    own: list[Observation],
-    containers: dict[str, list[Observation]],
-    container_lane: str = "",
+    shell: LabShell, vm: str | None, own: list[Observation], containers: dict[str, list[Observation]]
 ) -> tuple[dict[tuple[str, str], Result], float]:
-    """One machine's round trip: its own observations and its containers' (the containers one
-    after another in `container_lane`, else all at once)."""
+    """One machine's round trip: its own observations and its containers'. The containers run
+    at once, but those whose observations are all in the VM lane one after another."""
     commands = [Command(o.command, o.lane, o.timeout) for o in own]
     commands += [
-        dataclasses.replace(container_command(name, obs), lane=container_lane) for name, obs in containers.items()
+        dataclasses.replace(container_command(name, obs), lane=VM_LANE if all(o.lane == VM_LANE for o in obs) else "")
+        for name, obs in containers.items()
     ]
     started = time.monotonic()
     code, out, err = shell.script(vm, script(commands), budget(commands) + SLACK_S)
@@ -99,37 +96,18 @@ def _group(
     return machines
 
 
-def _chain(shell: LabShell, observations: list[Observation]) -> tuple[dict[tuple[str, str], Result], dict[str, float]]:
-    """The lab lane: one machine after another (a VM's containers one after another inside its
-    round trip), each one's observations in turn."""
-    results: dict[tuple[str, str], Result] = {}
-    seconds: dict[str, float] = {}
-    for vm, (own, containers) in _group(shell, observations).items():
-        found, took = _machine(shell, vm, own, containers, container_lane=LAB_LANE)
-        results.update(found)
-        seconds[f"{vm or HOST} (lab lane)"] = took
-    return results, seconds
-
-
 def take(shell: LabShell, observations: Iterable[Observation], snapshot: Snapshot, label: str) -> Round:
     """Every observation made once (the same command on the same machine only once), all
-    machines at once, while the lab lane's run one machine after another; each result added
-    to `snapshot`."""
+    machines at once; each result added to `snapshot`."""
     unique = list({o.key: o for o in observations}.values())
-    chained = [o for o in unique if o.lane == LAB_LANE]
-    machines = _group(shell, [o for o in unique if o.lane != LAB_LANE])
+    machines = _group(shell, unique)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(machines) + 1) as pool:
-        lane = pool.submit(_chain, shell, chained)
+    with ThreadPoolExecutor(max_workers=max(len(machines), 1)) as pool:
         done = list(pool.map(lambda m: _machine(shell, m, *machines[m]), machines))
-        in_lane, lane_seconds = lane.result()
     taken = Round(label, round(time.monotonic() - started, 2))
     for machine, (results, seconds) in zip(machines, done, strict=True):
         taken.machines[machine or HOST] = seconds
         for (name, command), result in results.items():
             snapshot.add(name, command, result)
-    taken.machines.update(lane_seconds)
-    for (name, command), result in in_lane.items():
-        snapshot.add(name, command, result)
     snapshot.rounds.append(taken)
     return taken
