@@ -67,7 +67,7 @@ def _instance(
         image=plan.image,
         type="container",
         profiles=["default"],
-        config=plan.limits,
+        config=plan.config,
         devices=[lxd.InstanceDeviceArgs(name="eth0", type="nic", properties=plan.nic)],
         files=[
             lxd.InstanceFileArgs(target_path=f.path, content=f.content, mode=f"0{f.mode:o}", create_directories=True)

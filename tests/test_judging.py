@@ -240,3 +240,11 @@ def test_a_snapshot_file_names_its_format_and_lab(dev_lab: Lab, tmp_path: Path) 
     Snapshot(dev_lab, "dev", "now").save(tmp_path / "s.json")
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["format"] == "vxlab-snapshot/1" and data["lab"]["group"] == dev_lab.group
+
+
+def test_a_snapshot_taken_before_a_setting_existed_loads_with_its_default(dev_lab: Lab, tmp_path: Path) -> None:
+    Snapshot(dev_lab, "dev", "now").save(tmp_path / "s.json")
+    data = json.loads((tmp_path / "s.json").read_text())
+    del data["lab"]["dhcp"]["client"]
+    (tmp_path / "s.json").write_text(json.dumps(data))
+    assert snapshots.load(tmp_path / "s.json").lab.dhcp.client == dev_lab.dhcp.client

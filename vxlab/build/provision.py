@@ -301,15 +301,20 @@ def lxd_steps(lab: Lab, tenant: Tenant) -> list[Step]:
 
 @dataclass(frozen=True)
 class ContainerPlan:
-    """One container as the LXD provider states it: its image, NIC, limits, the files it is
-    created with, and the command that applies them (run again whenever the container changes)."""
+    """One container as the LXD provider states it: its image, NIC, configuration (limits, start
+    order), the files it is created with, and the command that applies them (run again whenever
+    the container changes)."""
 
     name: str
     image: str
     nic: dict[str, str]
-    limits: dict[str, str]
+    config: dict[str, str]
     files: tuple[RenderedFile, ...]
     apply: tuple[str, ...]
+
+
+# LXD's start order at boot, highest first (clients keep the default, 0).
+DHCP_SERVER_START_PRIORITY = 1
 
 
 def container_plans(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> list[ContainerPlan]:
@@ -335,7 +340,18 @@ def container_plans(lab: Lab, tenant: Tenant, machines: dict[str, Machine]) -> l
                 name=name,
                 image=lab.images.container_image,
                 nic={"nictype": "bridged", "parent": lab.segment.svi, "mtu": str(lab.segment.mtu)},
-                limits={"limits.memory": f"{lab.lxd.memory_mib}MiB", "limits.cpu": str(lab.lxd.cpus)},
+                config={
+                    "limits.memory": f"{lab.lxd.memory_mib}MiB",
+                    "limits.cpu": str(lab.lxd.cpus),
+                    # When the tenant boots LXD starts its containers highest priority first, else
+                    # by name: the clients (C0, C1) came up a minute before their DHCP server
+                    # (DHCP), which left a client without an address after a power cut.
+                    **(
+                        {"boot.autostart.priority": str(DHCP_SERVER_START_PRIORITY)}
+                        if machine.role == "dhcp-server"
+                        else {}
+                    ),
+                },
                 files=machine.files,
                 apply=("sh", "-c", apply),
             )

@@ -38,7 +38,8 @@ def add_parser(sub: Any) -> None:
         "--section",
         action="append",
         choices=CHAPTERS,
-        help="grade only this chapter of the seed (repeat for several; default: 3 to 7)",
+        help="grade only this chapter of the seed (repeat for several; default: 3 to 7, or with --from the "
+        "chapters the snapshot was taken for)",
     )
     parser.add_argument("--json", action="store_true", help="print the steps and the chapters as JSON")
     parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here (one case per step)")
@@ -79,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         if args.stack is not None or args.save_snapshot is not None:
             raise ConfigError("--from", "given with --stack or --save-snapshot", "grade a saved snapshot alone")
         snapshot = snapshots.load(args.source)
+        # By default, the chapters the snapshot was taken for.
+        chapters = tuple(sorted(set(args.section or snapshot.chapters or CHAPTERS), key=int))
         graded = grade_snapshot(snapshot, chapters)
     else:
         if args.stack is None:

@@ -3,6 +3,7 @@ and the client containers that lease from it."""
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -18,6 +19,7 @@ from vxlab.features.spec import (
     RuleContext,
     Sandbox,
     Task,
+    output,
     result,
 )
 from vxlab.model.lab import DhcpServer, Lab, Tenant
@@ -49,6 +51,23 @@ def check_dhcpd(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bo
     conf = run.put("dhcpd.conf", f.content)
     leases = run.put("dhcpd.leases", "")
     return result(run.run(["dhcpd", "-4", "-t", "-q", "-cf", str(conf), "-lf", str(leases)]))
+
+
+DHCLIENT_CONF = "/etc/dhcp/dhclient.conf"
+# What dhclient prints for each error of its configuration file: `FILE line N: ...`.
+_CONF_ERROR = re.compile(r"line \d+: ")
+
+
+def check_dhclient(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
+    """dhclient reads the file with its own parser (-n: it configures no interface, and with no
+    broadcast interface in a fresh network namespace it stops right after); it has no check mode,
+    so a run is good when it printed no `line N:` error."""
+    conf = run.put("dhclient.conf", f.content)
+    proc = run.in_namespaces(
+        f"exec dhclient -n -1 -d -cf {conf} -lf {run.dir}/leases -pf {run.dir}/pid -sf /bin/true", timeout=30
+    )
+    diagnostics = output(proc)
+    return (not _CONF_ERROR.search(diagnostics)), diagnostics
 
 
 def rules(r: RuleContext) -> None:
@@ -176,12 +195,16 @@ FEATURE = Feature(
         FileSpec("dhcp-server", "container/isc-dhcp-server.default.j2", "/etc/default/isc-dhcp-server", "shell-vars"),
         FileSpec("dhcp-server", "container/dhcpd.conf.j2", DHCPD_CONF, "dhcpd", context=_server_context),
         FileSpec("client", "container/interfaces-client.j2", INTERFACES, "ifupdown", context=_client_context),
+        FileSpec("client", "container/dhclient.conf.j2", DHCLIENT_CONF, "dhclient", context=_client_context),
     ),
     services={"dhcp-server": {"isc-dhcp-server": DHCPD_CONF}},
     checkers={
         "ifupdown": IFUPDOWN,
         "shell-vars": SHELL_VARS,
         "dhcpd": Checker("dhcpd -t", check_dhcpd, ("dhcpd",), debian=("isc-dhcp-server",)),
+        "dhclient": Checker(
+            "dhclient -n in a netns", check_dhclient, ("unshare", "dhclient"), debian=("isc-dhcp-client",)
+        ),
     },
     rules=rules,
     tasks=_tasks,

@@ -4,6 +4,7 @@ whatever files the students wrote to get there."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -259,6 +260,7 @@ def on_link(link: str, grader: Grader) -> Grader:
     """`grader` of `ip -o addr` lines, on the addresses `ip -j addr` shows on `link` (none when
     the link is not there)."""
 
+    @functools.wraps(grader)  # the judge is `grader`, on one link's addresses
     def grade(out: str) -> tuple[Verdict, str]:
         found = next((x for x in _links(out) or [] if x.get("ifname") == link), None) or {}
         lines = [

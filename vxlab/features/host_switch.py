@@ -151,7 +151,8 @@ def _tasks(lab: Lab) -> list[Task]:
             f"ovs-vsctl get Port {port.tap} tag trunks 2>&1",
             port_mode(port),
             where="host",
-            expect=f"a {port.mode} port of {lab.hypervisor.bridge} for {port.vm}",
+            expect=f"{'an' if port.mode == 'access' else 'a'} {port.mode} port of {lab.hypervisor.bridge} "
+            f"for {port.vm}",
         )
         for port in host_ports(lab)
     ]

@@ -72,6 +72,7 @@ def grade_lab(
     """Every step of `chapters` on the running lab: one snapshot, then judged."""
     chapters = tuple(chapters)
     snapshot = snapshot_lab(shell, lab, stack, grade_tasks(lab, chapters), traffic and "7" in chapters)
+    snapshot.chapters = chapters
     return snapshot, grade_snapshot(snapshot, chapters)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from vxlab.base.errors import ConfigError
 from vxlab.live.remote import Result
 from vxlab.model.lab import Lab
+from vxlab.validate.load import build_lab
 
 FORMAT = "vxlab-snapshot/1"
 
@@ -38,6 +39,7 @@ class Snapshot:
     # Facts about the run that are not a machine's output (the traffic server's failure).
     notes: dict[str, str] = field(default_factory=dict)
     traffic: bool = False  # it made the traffic checks (TCP transfers, full-size pings)
+    chapters: tuple[str, ...] = ()  # the seed's chapters it observes for a grade (all when empty)
 
     @property
     def seconds(self) -> float:
@@ -67,6 +69,7 @@ class Snapshot:
             "rounds": [{"label": r.label, "seconds": r.seconds, "machines": r.machines} for r in self.rounds],
             "notes": self.notes,
             "traffic": self.traffic,
+            "chapters": list(self.chapters),
             "lab": self.lab.model_dump(mode="json"),
             "machines": machines,
         }
@@ -78,12 +81,14 @@ class Snapshot:
 
 def from_json(data: dict[str, Any]) -> Snapshot:
     snapshot = Snapshot(
-        lab=Lab.model_validate_json(json.dumps(data["lab"])),
+        # Over the group's defaults of today: a snapshot taken before a setting existed still loads.
+        lab=build_lab(data["lab"]),
         stack=data["stack"],
         taken=data["taken"],
         rounds=[Round(r["label"], r["seconds"], r["machines"]) for r in data["rounds"]],
         notes=dict(data["notes"]),
         traffic=bool(data["traffic"]),
+        chapters=tuple(data["chapters"]),
     )
     for machine, observed in data["machines"].items():
         for o in observed:
@@ -108,6 +113,10 @@ def load(path: Path) -> Snapshot:
         )
     try:
         return from_json(data)
+    except ConfigError as exc:
+        raise ConfigError(
+            "--from", f"{path} holds a lab this vxlab refuses ({exc.line()})", "take the snapshot again"
+        ) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
             "--from", f"{path} is damaged ({exc.__class__.__name__}: {exc})", "take the snapshot again"

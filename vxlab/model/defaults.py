@@ -173,6 +173,7 @@ def lab_defaults(group: int) -> dict[str, Any]:
                 "split": 128,
                 "load_balance_max_seconds": 3,
             },
+            "client": {"retry": 10, "backoff_cutoff": 10},
         },
         "lxd": {"port": 8443, "memory_mib": 256, "cpus": 1, "storage_driver": "btrfs", "storage_gib": 4},
     }

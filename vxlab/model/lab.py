@@ -340,12 +340,25 @@ class Failover(Strict_):
     load_balance_max_seconds: int = Field(ge=1, le=60, description="seconds (1..60)")
 
 
+class DhcpClient(Strict_):
+    retry: int = Field(
+        ge=1,
+        le=3600,
+        description="seconds a client that got no lease waits before it asks again (1..3600; dhclient's own "
+        "default is 300, which left a container without an address for five minutes after a power cut)",
+    )
+    backoff_cutoff: int = Field(
+        ge=1, le=120, description="the longest pause between a client's DHCPDISCOVERs in seconds (1..120)"
+    )
+
+
 class Dhcp(Strict_):
     range_start: V4Addr = Field(description="first address of the dynamic pool")
     range_end: V4Addr = Field(description="last address of the dynamic pool")
     default_lease_time: int = Field(ge=60, le=604800, description="seconds (60..604800)")
     max_lease_time: int = Field(ge=60, le=604800, description="seconds (60..604800)")
     failover: Failover
+    client: DhcpClient
 
 
 class Lxd(Strict_):
