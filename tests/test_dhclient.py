@@ -31,9 +31,9 @@ def test_the_dhcp_servers_get_no_dhclient_conf(dev_lab: Lab) -> None:
     assert servers and not any(f.path == DHCLIENT_CONF for m in servers for f in m.files)
 
 
-@pytest.mark.parametrize("tenant", ["blue", "green"])
+@pytest.mark.parametrize("tenant", ["blueTenant", "greenTenant"])
 def test_lxd_starts_the_dhcp_server_before_its_clients(dev_lab: Lab, tenant: str) -> None:
-    t = dev_lab.tenants[tenant]
+    t = next(t for t in dev_lab.tenants.values() if t.name == tenant)
     machines = {m.name: m for m in render_lab(dev_lab)}
     priority = {
         p.name: int(p.config.get("boot.autostart.priority", "0")) for p in container_plans(dev_lab, t, machines)
