@@ -99,3 +99,17 @@ def test_the_report_line_names_the_skipped_ticks() -> None:
         "ci probe-cut: VIP move 10.9 s (bound 11.14), outage v4/v6 1.0/1.0 s, fail-back 3.0 s (bound 10.14), "
         "3 check ticks skipped, failed runs 0"
     ]
+
+
+def test_a_recovery_summary_names_the_slowest_container_of_each_run() -> None:
+    from vxlab.live.drill_report import Outcome, summarize, summary_lines
+
+    runs = []
+    for slowest, seconds in (("blueC1", 240.0), ("greenC0", 262.5)):
+        o = Outcome("power-cut", "g", "g", 489.0, seconds, seconds, seconds, 0, 0, 669.0, 270.0, 489.0, 0.0, 0.0)
+        o.notes["slowest"] = slowest
+        runs.append(o)
+    summary = summarize(runs)
+    assert summary["power-cut"]["slowest"] == ["blueC1", "greenC0"]
+    assert "every container back in 240.0/251.25/262.5 s over 2 runs" in summary_lines(summary)[0]
+    assert "slowest blueC1, greenC0" in summary_lines(summary)[0]

@@ -12,7 +12,9 @@ from vxlab.live.recovery import (
     PROBE_BYTES,
     ROUTER_BOOT_S,
     TENANT_BOOT_S,
+    Back,
     fault_of,
+    moved,
     probe_command,
     probe_ok,
     recovery_bound,
@@ -27,18 +29,21 @@ from vxlab.validate.load import load_lab
 SHA = hashlib.sha256(payload(PROBE_BYTES)).hexdigest()
 ONE = f"vxlab-curl 200 {PROBE_BYTES} 0.1\n{SHA}  /tmp/vxlab-get\n"
 FAILED = "curl: (7) Failed to connect\nvxlab-curl 000 0 0.0\n" + "e3b0" + "0" * 60 + "  /tmp/vxlab-get\n"
+ADDRESS = "7: eth0    inet 10.39.7.49/24 brd 10.39.7.255 scope global dynamic eth0\n"
+BOTH = ADDRESS + ONE + ONE
 
 
 @pytest.mark.parametrize(
     ("out", "ok"),
     [
-        pytest.param(ONE + ONE, True, id="both-families"),
-        pytest.param(ONE + FAILED, False, id="ipv6-down"),
-        pytest.param(FAILED + ONE, False, id="ipv4-down"),
+        pytest.param(BOTH, True, id="address-and-both-families"),
+        pytest.param(ADDRESS + ONE + FAILED, False, id="ipv6-down"),
+        pytest.param(ADDRESS + FAILED + ONE, False, id="ipv4-down"),
+        pytest.param(ONE + ONE, False, id="no-address"),
         pytest.param("", False, id="container-unreachable"),
     ],
 )
-def test_a_probe_passes_only_when_both_families_move_data(out: str, ok: bool) -> None:
+def test_a_probe_passes_only_with_an_address_and_both_families_moving_data(out: str, ok: bool) -> None:
     assert probe_ok(out) is ok
 
 
@@ -65,11 +70,12 @@ def test_each_container_is_timed_from_the_fault_to_its_first_passing_probe() -> 
 
     def probe(containers: list[str]) -> dict[str, Result]:
         clock.now += 1.0
-        return {c: Result(0, ONE + ONE if clock.now >= back_at[c] else FAILED + FAILED, "") for c in containers}
+        return {c: Result(0, BOTH if clock.now >= back_at[c] else FAILED + FAILED, "") for c in containers}
 
     flowing = wait_for_traffic(["a", "b"], probe, 0.0, 100.0, clock, clock.sleep)
-    assert 10.0 <= flowing["a"] < 14.0
-    assert 30.0 <= flowing["b"] < 34.0
+    assert 10.0 <= flowing["a"].seconds < 14.0
+    assert 30.0 <= flowing["b"].seconds < 34.0
+    assert flowing["a"].ipv4 == "10.39.7.49"
 
 
 def test_every_waiting_container_is_probed_in_one_round() -> None:
@@ -79,7 +85,7 @@ def test_every_waiting_container_is_probed_in_one_round() -> None:
     def probe(containers: list[str]) -> dict[str, Result]:
         rounds.append(containers)
         clock.now += 1.0
-        return {c: Result(0, ONE + ONE if c == "a" else "", "") for c in containers}
+        return {c: Result(0, BOTH if c == "a" else "", "") for c in containers}
 
     wait_for_traffic(["a", "b"], probe, 0.0, 5.0, clock, clock.sleep)
     assert rounds[0] == ["a", "b"] and all(r == ["b"] for r in rounds[1:])
@@ -90,9 +96,21 @@ def test_a_container_that_never_moves_data_is_infinite() -> None:
 
     def probe(containers: list[str]) -> dict[str, Result]:
         clock.now += 1.0
-        return {c: Result(0, ONE + ONE if c == "a" else "", "") for c in containers}
+        return {c: Result(0, BOTH if c == "a" else "", "") for c in containers}
 
-    assert wait_for_traffic(["a", "b"], probe, 0.0, 50.0, clock, clock.sleep)["b"] == float("inf")
+    assert wait_for_traffic(["a", "b"], probe, 0.0, 50.0, clock, clock.sleep)["b"].seconds == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("after", "seconds", "moved_away"),
+    [("10.39.7.49", 250.0, False), ("10.39.7.51", 250.0, True), ("10.39.7.51", 400.0, False)],
+    ids=["kept-its-address", "moved-with-a-valid-lease", "moved-after-its-lease-could-end"],
+)
+def test_a_container_back_on_another_address_while_its_lease_was_valid_fails(
+    dev_lab: Lab, after: str, seconds: float, moved_away: bool
+) -> None:
+    found = moved(dev_lab, {"blueC0": "10.39.7.49"}, {"blueC0": Back(seconds, after)})
+    assert bool(found) is moved_away
 
 
 def test_router_crash_kills_and_starts_the_router_only(dev_lab: Lab) -> None:

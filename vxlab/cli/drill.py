@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from vxlab.cli.check import add_key_arg
@@ -49,6 +50,8 @@ def _table(summary: dict[str, Any]) -> str:
             f"{mmm('outage_ipv4_s'):>17} {mmm('outage_ipv6_s'):>17} {s['failback_bound_s']:>10} "
             f"{mmm('failback_s'):>17}"
         )
+        if s["slowest"]:
+            lines.append(f"  slowest container per run: {', '.join(s['slowest'])}")
         if s["skipped_ticks"]:
             lines.append(f"  {s['skipped_ticks']} check ticks skipped by keepalived (a run outlasted its interval)")
         lines += [f"  FAIL {failure}" for failure in s["failures"]]
@@ -64,10 +67,14 @@ def run(args: argparse.Namespace) -> int:
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
         for scenario in scenarios:
             for _ in range(args.runs):
+                started = time.monotonic()
                 if scenario in RECOVERY_SCENARIOS:
-                    outcomes.append(run_recovery(shell, lab, scenario, lambda line: print(line, file=sys.stderr)))
+                    outcome = run_recovery(shell, lab, scenario, lambda line: print(line, file=sys.stderr))
                 else:
-                    outcomes.append(run_scenario(shell, lab, scenario))
+                    outcome = run_scenario(shell, lab, scenario)
+                # What the run cost, to set beside what the protocol took (its figures).
+                outcome.notes["wall_s"] = round(time.monotonic() - started, 1)
+                outcomes.append(outcome)
     summary = summarize(outcomes)
     if args.json:
         print(json.dumps({"runs": [o.as_dict() for o in outcomes], "summary": summary}))

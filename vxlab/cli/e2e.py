@@ -1,6 +1,7 @@
-"""`vxlab e2e lab|class|previews`: the end-to-end runs CI makes on this machine (`.ci/run`):
-the whole lab for one group, two groups side by side, a preview of every stack. Each runs in a
-scratch copy of the project and writes its figures to DIR/report.txt; exit status 1 on failure."""
+"""`vxlab e2e lab|previews`: the end-to-end runs CI makes on this machine (`.ci/run`): the whole
+class for real (two groups, one through qemu+ssh) and a preview of every stack. The lab run works
+in a scratch copy of the project and writes its figures to DIR/report.txt; exit status 1 on
+failure."""
 
 from __future__ import annotations
 
@@ -11,19 +12,18 @@ from typing import Any
 
 from vxlab.cli.common import find_project
 
-RUNS = {"lab": "/var/lib/vxlab/e2e", "class": "/var/lib/vxlab/class-e2e", "previews": ""}
+RUNS = {"lab": "/var/lib/vxlab/e2e", "previews": ""}
 
 
 def add_parser(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("e2e", help="the end-to-end runs: lab, class, previews")
+    parser: argparse.ArgumentParser = sub.add_parser("e2e", help="the end-to-end runs: lab, previews")
     parser.add_argument("run", choices=tuple(RUNS), help="which run")
-    parser.add_argument("--dir", type=Path, default=None, help="where its files and report go (lab, class)")
+    parser.add_argument("--dir", type=Path, default=None, help="where its files and report go (lab)")
     parser.add_argument("--project", type=Path, default=None, help="the vxlab checkout (default: find Pulumi.yaml)")
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the runs need the Pulumi SDK (an extra); the other verbs run without it.
-    from vxlab.engine.class_e2e import run_class
     from vxlab.engine.e2e import Failed
     from vxlab.engine.lab_e2e import run_lab
     from vxlab.engine.previews import preview_all
@@ -33,8 +33,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.run == "lab":
             run_lab(root, folder)
-        elif args.run == "class":
-            run_class(root, folder)
         else:
             preview_all(root)
     except Failed as failure:

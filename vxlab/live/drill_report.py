@@ -87,6 +87,10 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
             "failback_outage_bound_s": runs[0].failback_outage_bound_s,
             "skipped_ticks": sum(o.skipped_ticks for o in runs),
             "figures": figures,
+            # After a whole-machine fault: the container that moved data last, per run.
+            "slowest": [o.notes["slowest"] for o in runs if "slowest" in o.notes],
+            # What each run cost in all (the faults, the watches, the traffic checks around them).
+            "wall_s": [o.notes["wall_s"] for o in runs if "wall_s" in o.notes],
             "failures": [f for o in runs for f in o.failures],
         }
     return out
@@ -98,12 +102,26 @@ def summary_lines(summary: dict[str, Any], label: str = "") -> list[str]:
     for name, s in summary.items():
         f = {k: v["median"] for k, v in s["figures"].items()}
         skipped = f", {s['skipped_ticks']} check ticks skipped" if s.get("skipped_ticks") else ""
+        if s.get("slowest"):
+            m = s["figures"]["failover_s"]
+            lines.append(
+                f"{label}{name}: every container back in {m['min']}/{m['median']}/{m['max']} s over "
+                f"{s['runs']} runs (bound {s['failover_bound_s']}), slowest {', '.join(s['slowest'])}, "
+                f"restored {f['failback_s']} s (bound {s['failback_bound_s']}), failed runs {s['failed_runs']}"
+                f"{_wall(s)}"
+            )
+            continue
         lines.append(
             f"{label}{name}: VIP move {f['failover_s']} s (bound {s['failover_bound_s']}), outage v4/v6 "
             f"{f['outage_ipv4_s']}/{f['outage_ipv6_s']} s, fail-back {f['failback_s']} s "
-            f"(bound {s['failback_bound_s']}){skipped}, failed runs {s['failed_runs']}"
+            f"(bound {s['failback_bound_s']}){skipped}, failed runs {s['failed_runs']}{_wall(s)}"
         )
     return lines
+
+
+def _wall(s: dict[str, Any]) -> str:
+    walls = s.get("wall_s") or []
+    return f"; {'/'.join(f'{w:g}' for w in walls)} s a run in all" if walls else ""
 
 
 def summary_lines_of(path: Path, label: str = "") -> list[str]:

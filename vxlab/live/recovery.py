@@ -16,6 +16,7 @@ families, polling every container in turn.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,21 +83,39 @@ def fault_of(lab: Lab, scenario: str) -> Fault:
     return Fault(tuple(f"{virsh} destroy {vm}" for vm in vms), tuple(f"{virsh} start {vm}" for vm in vms))
 
 
+ADDRESS = "ip -o -4 addr show dev eth0"
+
+
 def probe_command(lab: Lab) -> str:
-    """One small download over each family; prints both curl status lines."""
+    """The container's IPv4 address, then one small download over each family (both curl
+    status lines)."""
     site = server_site(lab)
-    return "; ".join(
-        download_command(site.url(family, f"/bytes/{PROBE_BYTES}"), PROBE_TIMEOUT_S // 3) for family in (4, 6)
-    )
+    downloads = (download_command(site.url(family, f"/bytes/{PROBE_BYTES}"), PROBE_TIMEOUT_S // 3) for family in (4, 6))
+    return "; ".join((ADDRESS, *downloads))
+
+
+def ipv4_of(out: str) -> str | None:
+    """The first IPv4 address in `ip -o -4 addr` lines."""
+    found = re.search(r"\binet ([0-9.]+)/", out)
+    return found.group(1) if found else None
 
 
 def probe_ok(out: str) -> bool:
-    """Both families' downloads arrived whole (the two outputs follow each other)."""
+    """The container has an IPv4 address and both families' downloads arrived whole."""
     parts = out.split(CURL_TAG)
-    if len(parts) != 3:
+    if len(parts) != 3 or ipv4_of(parts[0]) is None:
         return False
     grade = downloaded(PROBE_BYTES)
     return all(grade(CURL_TAG + part)[0] == DONE for part in parts[1:])
+
+
+@dataclass(frozen=True)
+class Back:
+    """A container back after a fault: the seconds until its probe first passed (inf if it never
+    did) and the IPv4 address it then held."""
+
+    seconds: float
+    ipv4: str | None
 
 
 def wait_for_traffic(
@@ -106,18 +125,37 @@ def wait_for_traffic(
     limit: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, float]:
-    """Seconds from `since` until each container's probe first passed (inf past `limit`),
-    probing every container still waiting at once, round after round."""
-    flowing: dict[str, float] = {}
-    while len(flowing) < len(containers) and clock() - since < limit:
-        waiting = [c for c in containers if c not in flowing]
+) -> dict[str, Back]:
+    """When each container's probe first passed, from `since` (inf past `limit`), probing every
+    container still waiting at once, round after round."""
+    back: dict[str, Back] = {}
+    while len(back) < len(containers) and clock() - since < limit:
+        waiting = [c for c in containers if c not in back]
         results = probe(waiting)
         now = round(clock() - since, 2)
-        flowing.update({c: now for c in waiting if probe_ok(results[c].out)})
-        if len(flowing) < len(containers):
+        back.update({c: Back(now, ipv4_of(results[c].out)) for c in waiting if probe_ok(results[c].out)})
+        if len(back) < len(containers):
             sleep(POLL_PAUSE_S)
-    return {c: flowing.get(c, float("inf")) for c in containers}
+    return {c: back.get(c, Back(float("inf"), None)) for c in containers}
+
+
+def addresses(shell: LabShell, lab: Lab, containers: list[str]) -> dict[str, str | None]:
+    """Each container's IPv4 address, all read at once."""
+    snapshot = Snapshot(lab, "", "")
+    take(shell, [Observation(c, "container", ADDRESS) for c in containers], snapshot, "addresses")
+    return {c: ipv4_of(r.out) if (r := snapshot.latest(c, ADDRESS)) else None for c in containers}
+
+
+def moved(lab: Lab, before: dict[str, str | None], back: dict[str, Back]) -> list[str]:
+    """The containers back with another IPv4 address than before the fault although their
+    lease was still valid: one renewed at T1 holds at least half the lease time, so a recovery
+    shorter than that must find every container on its own address."""
+    return [
+        f"{c} came back on {b.ipv4}, not on {before[c]}, {b.seconds} s after the fault (its lease had "
+        f"at least {lab.dhcp.default_lease_time // 2} s left)"
+        for c, b in back.items()
+        if b.ipv4 != before.get(c) and b.seconds < lab.dhcp.default_lease_time / 2
+    ]
 
 
 def probe_round(shell: LabShell, lab: Lab, containers: list[str]) -> dict[str, Result]:
@@ -145,6 +183,7 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
     containers = [c for t in lab.tenants.values() for c in t.containers]
 
     failures: list[str] = []
+    own = addresses(shell, lab, containers)
     before = traffic_summary(traffic_outcomes(shell, lab))
     report(f"{scenario}: traffic before the fault: {before['passed']} passed, {len(before['failed'])} failed")
     if before["failed"]:
@@ -160,6 +199,7 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
             if not result.ok:
                 failures.append(f"`{command}` failed: {result.err.strip()[:200]}")
         flowing = wait_for_traffic(containers, lambda waiting: probe_round(shell, lab, waiting), cut, bound)
+    failures += moved(lab, own, flowing)
     back = wait_until(lambda: holds_vips(shell, lab, master), cut, back_bound, every=2.0)
     if holds_vips(shell, lab, backup):
         failures.append(f"{backup.name} still holds the VIPs")
@@ -178,7 +218,8 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
     after = traffic_summary(traffic_outcomes(shell, lab))
     report(f"{scenario}: traffic after the recovery: {after['passed']} passed, {len(after['failed'])} failed")
     failures += [f"after the recovery: {f}" for f in after["failed"]]
-    slowest = max(flowing.values())
+    last = max(flowing, key=lambda c: flowing[c].seconds)
+    slowest = flowing[last].seconds
     restored = max(back, normal)
     outcome = Outcome(
         scenario=scenario,
@@ -196,13 +237,16 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
         failback_outage_ipv4_s=0.0,
         failback_outage_ipv6_s=0.0,
         notes={
-            "traffic_back_s": flowing,
+            "traffic_back_s": {c: b.seconds for c, b in flowing.items()},
+            "slowest": last,
+            "addresses": {c: {"before": own[c], "after": b.ipv4} for c, b in flowing.items()},
             "vips_on_master_s": back,
             "dhcp_normal_s": normal if scenario == "power-cut" else None,
             "dhcp_states": dhcp if scenario == "power-cut" else None,
             "traffic_before": before,
             "traffic_after": after,
-            "meaning": "failover_s: until every container moved data over IPv4 and IPv6 again (slowest); "
+            "meaning": "failover_s: until every container held an address and moved data over IPv4 and IPv6 "
+            "again (the slowest's seconds, `slowest` names it); "
             "failback_s: until the VIPs were on the configured master (and, after a power cut, the DHCP pair "
             "in NORMAL)",
         },
