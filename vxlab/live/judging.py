@@ -124,13 +124,10 @@ def _rounds(
     traffic: Callable[[], list[Task]] | None,
     extra: Sequence[Observation] = (),
 ) -> list[Task]:
-    """Two rounds: every state read and probe (and, with `traffic`, the DHCP servers' addresses
-    its tasks need), then the reads of the first round's traces with the traffic tasks `traffic`
-    makes from what the first round saw. Returns those traffic tasks."""
-    first = [t.traffic or t.observation for t in tasks] + list(extra)
-    if traffic is not None:
-        first += [t.observation for t in server_addresses(lab)]
-    take(shell, first, snapshot, "state and probes")
+    """Two rounds: every state read and probe (and `extra`), then the reads of the first round's
+    traces with the traffic tasks `traffic` makes from what the first round saw. Returns those
+    traffic tasks."""
+    take(shell, [t.traffic or t.observation for t in tasks] + list(extra), snapshot, "state and probes")
     made = traffic() if traffic is not None else []
     after = [t.observation for t in tasks if t.traffic]
     if not made:
@@ -172,6 +169,8 @@ def observe_tasks(
     into `snapshot`; the active probes that failed are observed once more after the VIPs'
     settle time (see _to_look_again). Returns every task observed, the traffic checks last."""
     snapshot.traffic = snapshot.traffic or traffic
+    if traffic:  # the DHCP servers' addresses, which the full-size pings target
+        extra = [*extra, *(t.observation for t in server_addresses(lab))]
     made = _rounds(shell, lab, tasks, snapshot, (lambda: traffic_tasks(snapshot)) if traffic else None, extra)
     again, again_made = _to_look_again(tasks, snapshot), _to_look_again(made, snapshot)
     if again or again_made:
@@ -181,7 +180,7 @@ def observe_tasks(
 
 
 def look(shell: LabShell, lab: Lab, tasks: Sequence[Task], label: str = "look") -> list[Graded]:
-    """A few tasks observed at once and judged, no second look: the drills' state reads."""
+    """A few state reads observed at once (one round) and judged, no second look: the drills'."""
     snapshot = Snapshot(lab, "", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    take(shell, [t.traffic or t.observation for t in tasks], snapshot, label)
+    take(shell, [t.observation for t in tasks], snapshot, label)
     return [judge(t, snapshot) for t in tasks]

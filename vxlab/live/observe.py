@@ -1,11 +1,11 @@
 """Observations made on a running lab, one round trip per machine and every machine at once:
 the hypervisor runs its script, each VM its own, and each VM's script runs each of its
-containers' scripts (`lxc exec`) alongside its own commands. A machine that does not answer, or a
-container that is not there, leaves its observations with the error that says so."""
+containers' scripts (in the container's namespaces) alongside its own commands. A machine that
+does not answer, or a container that is not there, leaves its observations with the error that
+says so."""
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import time
 from collections.abc import Iterable
@@ -39,8 +39,10 @@ def container_command(name: str, observations: list[Observation]) -> Command:
     """A container's script, run in its namespaces: entered directly from its init's process
     when the container runs (starting the `lxc` client costs a TCG tenant a second of CPU per
     container, three of them at once eight seconds), else through `lxc exec`, which then says
-    why it cannot (not there, not running)."""
+    why it cannot (not there, not running). A container whose observations are all in the VM
+    lane runs after the VM's other such containers, not alongside them."""
     commands = [Command(o.command, o.lane, o.timeout) for o in observations]
+    lane = VM_LANE if all(o.lane == VM_LANE for o in observations) else ""
     inner = shlex.quote(script(commands))
     init = shlex.quote(f"/sys/fs/cgroup/lxc.payload.{name}/init.scope/cgroup.procs")
     entered = (
@@ -48,7 +50,7 @@ def container_command(name: str, observations: list[Observation]) -> Command:
         f'if [ -n "$p" ]; then exec nsenter -t "$p" -a env -i {CONTAINER_ENV} sh -c {inner}; '
         f"else exec lxc exec {shlex.quote(name)} -- sh -c {inner}; fi"
     )
-    return Command(entered, "", budget(commands) + SLACK_S / 2)
+    return Command(entered, lane, budget(commands) + SLACK_S / 2)
 
 
 def _result(framed: Framed | None, code: int, err: str) -> Result:
@@ -61,13 +63,9 @@ def _result(framed: Framed | None, code: int, err: str) -> Result:
 def _machine(
     shell: LabShell, vm: str | None, own: list[Observation], containers: dict[str, list[Observation]]
 ) -> tuple[dict[tuple[str, str], Result], float]:
-    """One machine's round trip: its own observations and its containers'. The containers run
-    at once, but those whose observations are all in the VM lane one after another."""
+    """One machine's round trip: its own observations and its containers'."""
     commands = [Command(o.command, o.lane, o.timeout) for o in own]
-    commands += [
-        dataclasses.replace(container_command(name, obs), lane=VM_LANE if all(o.lane == VM_LANE for o in obs) else "")
-        for name, obs in containers.items()
-    ]
+    commands += [container_command(name, obs) for name, obs in containers.items()]
     started = time.monotonic()
     code, out, err = shell.script(vm, script(commands), budget(commands) + SLACK_S)
     seconds = round(time.monotonic() - started, 2)
