@@ -31,6 +31,7 @@ import re
 import shlex
 import time
 from pathlib import Path
+from subprocess import CompletedProcess
 
 from vxlab.build.provision import seed_folder
 from vxlab.engine.e2e import Failed, Report, Scratch, drill, host_down, host_ready, residue, run, tail, touched
@@ -142,9 +143,10 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     figures += _loop_figures(s, lab, report, keys)
 
     # The second group, beside the first.
+    started = time.monotonic()
     with report.timed(f"class up {OTHER} (over qemu+ssh, {STACK} running)"):
         s.vxlab("class", "up", "--stacks", OTHER, "--parallel", "1", "--key", str(s.key), log=d / "class-up.txt")
-    up_other = _seconds_of(report, f"class up {OTHER}")
+    up_other = round(time.monotonic() - started, 1)
     print((d / "class-up.txt").read_text(), end="", flush=True)
     report.say(f"while {OTHER} came up: {sampler.peak()}")
     figures.append(
@@ -226,13 +228,20 @@ def _domains(lab: Lab) -> tuple[str, ...]:
     return (lab.router.name, *(t.name for t in lab.tenants.values()))
 
 
-def _seconds_of(report: Report, label: str) -> float:
-    """The seconds the report gave the last step whose label starts with `label`."""
-    for line in reversed(report.path.read_text().splitlines()):
-        m = re.search(rf": {re.escape(label)}[^:]*: (\d+) s$", line)
-        if m:
-            return float(m.group(1))
-    raise Failed(f"no timing for {label} in the report")
+def _graded(s: Scratch, keys: tuple[str, ...], name: str, *extra: str) -> tuple[CompletedProcess[str], float]:
+    """The whole grade as JSON, its snapshot kept as DIR/snapshot-NAME.json, and its seconds."""
+    started = time.monotonic()
+    graded = s.verb(
+        "grade",
+        *keys,
+        "--json",
+        "--save-snapshot",
+        str(s.dir / f"snapshot-{name}.json"),
+        *extra,
+        stack=STACK,
+        stderr_log=s.dir / f"grade-{name}.log",
+    )
+    return graded, round(time.monotonic() - started, 1)
 
 
 def _timed_verb(s: Scratch, log: Path, *args: str, check: bool = True) -> float:
@@ -279,19 +288,7 @@ def _students_and_catch_up(s: Scratch, lab: Lab, report: Report, keys: tuple[str
     floor = floor_round(lab, s.key, d / "known_hosts")
     report.say(f"floor: {floor} s ({FLOOR})")
     saved = d / "snapshot-students.json"
-    started = time.monotonic()
-    graded = s.verb(
-        "grade",
-        *keys,
-        "--json",
-        "--junit",
-        str(d / "grade-students.xml"),
-        "--save-snapshot",
-        str(saved),
-        stack=STACK,
-        stderr_log=d / "grade-students.log",
-    )
-    whole = round(time.monotonic() - started, 1)
+    graded, whole = _graded(s, keys, "students", "--junit", str(d / "grade-students.xml"))
     report.say(f"vxlab grade (the students' lab): {whole} s")
     (d / "grade-students.json").write_text(graded.stdout)
     live = json.loads(graded.stdout)
@@ -300,6 +297,13 @@ def _students_and_catch_up(s: Scratch, lab: Lab, report: Report, keys: tuple[str
             f"grade (students' lab): §{chapter['section']} {chapter['state']}, "
             f"{chapter['done']}/{chapter['total']} done"
         )
+    rates = [float(m.group(1)) for g in live["steps"] if (m := re.search(r"([0-9.]+) MiB/s", g["observed"]))]
+    pings = [g for g in live["steps"] if "DF ping" in g["step"]]
+    report.say(
+        f"grade (students' lab): {len(rates)} transfers of 1 MiB at {min(rates, default=0)}-{max(rates, default=0)} "
+        f"MiB/s (one at a time per tenant), {sum(g['verdict'] == 'done' for g in pings)}/{len(pings)} full-size "
+        "DF pings answered"
+    )
     if graded.returncode != 0:
         raise Failed("the lab the students built is not graded complete (grade-students.json)")
     again = s.verb("grade", "--from", str(saved), "--json", stderr_log=d / "grade-from.log")
@@ -359,17 +363,7 @@ def _broken_vxlan(s: Scratch, lab: Lab, report: Report, keys: tuple[str, ...], s
     remote = shell.vm(t.name, f"ovs-vsctl get Interface {t.vxlan_port} options:remote_ip").out.strip().strip('"')
     shell.vm(t.name, f"ovs-vsctl set Interface {t.vxlan_port} options:remote_ip=192.0.2.1")
     try:
-        started = time.monotonic()
-        graded = s.verb(
-            "grade",
-            *keys,
-            "--json",
-            "--save-snapshot",
-            str(d / "snapshot-vxlan-broken.json"),
-            stack=STACK,
-            stderr_log=d / "grade-vxlan-broken.log",
-        )
-        seconds = round(time.monotonic() - started, 1)
+        graded, seconds = _graded(s, keys, "vxlan-broken")
     finally:
         shell.vm(t.name, f"ovs-vsctl set Interface {t.vxlan_port} options:remote_ip={shlex.quote(remote)}")
     (d / "grade-vxlan-broken.json").write_text(graded.stdout)
