@@ -139,3 +139,17 @@ def test_a_drill_asks_for_each_scenario_with_the_run_s_key(tmp_path: Path) -> No
 def test_a_failed_drill_fails_the_run(tmp_path: Path) -> None:
     with pytest.raises(Failed, match="a drill scenario of ci failed"):
         drill(FakeScratch(tmp_path, 1), Report(tmp_path / "r", "run"), "ci", "d", ["probe-cut"])  # type: ignore[arg-type]
+
+
+def test_the_lab_run_drills_every_scenario_somewhere() -> None:
+    from vxlab.cli.drill import SCENARIOS
+    from vxlab.engine.lab_e2e import DRILLS_ALONE, DRILLS_SIDE_BY_SIDE
+
+    drilled = {s for scenarios in DRILLS_SIDE_BY_SIDE.values() for s in scenarios} | set(DRILLS_ALONE)
+    assert drilled == set(SCENARIOS)
+
+
+def test_the_crashes_that_reboot_a_vm_are_drilled_alone() -> None:
+    from vxlab.engine.lab_e2e import DRILLS_ALONE
+
+    assert {"master-crash", "router-crash", "power-cut"} <= set(DRILLS_ALONE)
