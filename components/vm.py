@@ -101,7 +101,9 @@ class LabVM(pulumi.ComponentResource):
             initrd=lab.images.initrd,
             cmdlines=kernel_cmdlines(lab.images.cmdline) if lab.images.kernel else None,
             running=True,
-            autostart=False,
+            # Started by libvirt when the hypervisor boots, once its host switch is back (the
+            # switch script's `up`, which `scripts/lab-host up` runs before libvirtd).
+            autostart=True,
             opts=child,
         )
         self.register_outputs({"name": plan.name, "mac": plan.mac, "tap": plan.tap, "id": self.domain.id})

@@ -141,12 +141,14 @@ def test_a_failed_drill_fails_the_run(tmp_path: Path) -> None:
         drill(FakeScratch(tmp_path, 1), Report(tmp_path / "r", "run"), "ci", "d", ["probe-cut"])  # type: ignore[arg-type]
 
 
-def test_the_lab_run_drills_every_scenario_somewhere() -> None:
+def test_the_lab_run_drills_every_scenario_somewhere_but_the_hypervisors_restart() -> None:
+    """host-reboot is a power cut that also takes the group's host side down: measured by hand
+    (docs/faults.md), it would add five minutes to a run that has none to spare."""
     from vxlab.cli.drill import SCENARIOS
     from vxlab.engine.lab_e2e import DRILLS_ALONE, DRILLS_SIDE_BY_SIDE
 
     drilled = {s for scenarios in DRILLS_SIDE_BY_SIDE.values() for s in scenarios} | set(DRILLS_ALONE)
-    assert drilled == set(SCENARIOS)
+    assert drilled == set(SCENARIOS) - {"host-reboot"}
 
 
 def test_the_crashes_that_reboot_a_vm_are_drilled_alone() -> None:

@@ -19,7 +19,7 @@ from vxlab.live import judging
 from vxlab.live import snapshot as snapshots
 from vxlab.live.bounds import settle_bound
 from vxlab.live.grading import grade_snapshot
-from vxlab.live.judging import judge, observe_tasks, traffic_tasks
+from vxlab.live.judging import judge, not_running, observe_tasks, traffic_tasks
 from vxlab.live.remote import Result
 from vxlab.live.snapshot import Round, Snapshot
 from vxlab.live.traffic import TRANSFER_LANE
@@ -248,3 +248,22 @@ def test_a_snapshot_taken_before_a_setting_existed_loads_with_its_default(dev_la
     del data["lab"]["dhcp"]["client"]
     (tmp_path / "s.json").write_text(json.dumps(data))
     assert snapshots.load(tmp_path / "s.json").lab.dhcp.client == dev_lab.dhcp.client
+
+
+REFUSED = Result(255, "", "ssh: connect to host 127.0.0.1 port 23900: Connection refused")
+
+
+def test_a_lab_whose_vms_all_do_not_answer_is_told_in_one_line_what_to_run(dev_lab: Lab) -> None:
+    snapshot = Snapshot(dev_lab, "dev", "now")
+    for vm in ("redRouter", "blueTenant", "greenTenant"):
+        snapshot.add(vm, "sysctl x", REFUSED)
+    hint = not_running(snapshot)
+    assert hint is not None and "\\n" not in hint
+    assert "host-switch.sh up && virsh -c qemu:///system start redRouter" in hint and "scripts/lab-up dev" in hint
+
+
+def test_a_lab_with_one_vm_answering_gets_no_such_line(dev_lab: Lab) -> None:
+    snapshot = Snapshot(dev_lab, "dev", "now")
+    snapshot.add("redRouter", "sysctl x", REFUSED)
+    snapshot.add("blueTenant", "sysctl x", Result(0, "net.ipv4.ip_forward = 1", ""))
+    assert not_running(snapshot) is None

@@ -256,6 +256,12 @@ def test_domains_state_only_what_the_provider_reads_back(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_every_domain_starts_when_the_hypervisor_boots(stack: str) -> None:
+    domains = [r for r in resources(stack) if r["type"] == "libvirt:index/domain:Domain"]
+    assert domains and all(d["inputs"]["autostart"] is True for d in domains)
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_commands_do_not_pass_previous_output_to_the_session(stack: str) -> None:
     commands = [r for r in resources(stack) if r["type"] in COMMANDS]
     assert commands and all(r["inputs"]["addPreviousOutputInEnv"] is False for r in commands)

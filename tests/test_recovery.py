@@ -19,6 +19,7 @@ from vxlab.live.recovery import (
     probe_ok,
     recovery_bound,
     restored_bound,
+    restored_states,
     wait_for_traffic,
 )
 from vxlab.live.remote import Result
@@ -142,3 +143,38 @@ def test_power_cut_allows_more_than_a_router_crash(dev_lab: Lab) -> None:
 def test_power_cut_restoration_includes_the_dhcp_pair_returning_to_normal(dev_lab: Lab) -> None:
     assert restored_bound(dev_lab, "power-cut") > recovery_bound(dev_lab, "power-cut")
     assert restored_bound(dev_lab, "router-crash") == recovery_bound(dev_lab, "router-crash")
+
+
+def test_a_host_reboot_takes_the_groups_host_side_down_after_its_vms(dev_lab: Lab) -> None:
+    fault = fault_of(dev_lab, "host-reboot")
+    assert [c.split()[-2:] for c in fault.make[:3]] == [
+        ["destroy", "redRouter"],
+        ["destroy", "blueTenant"],
+        ["destroy", "greenTenant"],
+    ]
+    assert fault.make[-1] == "/usr/local/lib/vxlab/vxlab-seed/host-switch.sh down"
+
+
+def test_a_host_reboot_boots_the_switch_then_only_the_domains_that_autostart(dev_lab: Lab) -> None:
+    fault = fault_of(dev_lab, "host-reboot")
+    assert fault.undo[0] == "/usr/local/lib/vxlab/vxlab-seed/host-switch.sh up"
+    assert all(
+        "Autostart: +enable" in c and c.endswith(f" start {vm}")
+        for c, vm in zip(fault.undo[1:], ("redRouter", "blueTenant", "greenTenant"), strict=True)
+    )
+
+
+@pytest.mark.parametrize(("scenario", "pair"), [("router-crash", False), ("power-cut", True), ("host-reboot", True)])
+def test_the_dhcp_pair_must_be_normal_again_after_the_whole_group_restarted(scenario: str, pair: bool) -> None:
+    assert restored_states(scenario) is pair
+
+
+def test_the_switch_script_brings_the_namespaces_routing_back_on_up() -> None:
+    from vxlab.build.render import render_lab
+    from vxlab.model.topology import host_switch_path, host_sysctl_path
+
+    lab = load_lab(PROJECT, "ci")
+    host = next(m for m in render_lab(lab) if m.role == "host")
+    script = host.file(host_switch_path(lab)).content
+    up = script[script.index("up() {") : script.index("down() {")]
+    assert f"in_ns sysctl -q -p {host_sysctl_path(lab)}" in up

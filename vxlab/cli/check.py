@@ -13,7 +13,7 @@ from vxlab.artifacts.classview import save_check
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
 from vxlab.live.checks import lab_checks
 from vxlab.live.grading import snapshot_lab
-from vxlab.live.judging import Graded, judge, traffic_tasks
+from vxlab.live.judging import Graded, judge, not_running, traffic_tasks
 from vxlab.live.remote import LabShell
 from vxlab.live.snapshot import Snapshot
 
@@ -88,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     outcomes = [judge(c, snapshot) for c in [*checks, *traffic_tasks(snapshot)]]
     for outcome in outcomes:
         _print(outcome)
+    down = not_running(snapshot)
+    if down:
+        print(f"vxlab: {down}")
     failed = sum(not o.ok for o in outcomes)
     seconds = time.monotonic() - start
     print(f"{len(outcomes) - failed} passed, {failed} failed in {seconds:.1f} s: {rounds_line(snapshot)}")

@@ -17,7 +17,7 @@ from vxlab.cli.check import add_key_arg, rounds_line
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
 from vxlab.live import snapshot as snapshots
 from vxlab.live.grading import CHAPTERS, by_chapter, complete, grade_lab, grade_snapshot
-from vxlab.live.judging import Graded
+from vxlab.live.judging import Graded, not_running
 from vxlab.live.remote import LabShell
 
 
@@ -118,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         print("complete" if complete(graded) else "not complete")
         source = f"the snapshot of {snapshot.taken}" if args.source else f"{seconds:.1f} s: {rounds_line(snapshot)}"
         print(f"graded {len(graded)} steps from {source}")
+        down = not_running(snapshot)
+        if down:
+            print(f"vxlab: {down}")
     if args.junit:
         write_junit(args.junit, stack, graded, seconds)
     if args.source is None:

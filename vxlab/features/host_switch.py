@@ -48,6 +48,7 @@ def _switch_context(lab: Lab, tenant: Tenant | None, machine: str) -> dict[str, 
         "routes": host_routes(lab),
         "forwards": ssh_forwards(lab) + lxd_forwards(lab),
         "internet_addresses": internet_addresses(lab),
+        "sysctl_path": host_sysctl_path(lab),
     }
 
 

@@ -26,6 +26,7 @@ from vxlab.live.traffic import TRANSFER_LANE, global_ipv6, server_addresses, tra
 from vxlab.live.traffic_live import ServerDown, transfer_server
 from vxlab.model.lab import Lab
 from vxlab.model.stages import section_title
+from vxlab.model.topology import host_switch_path, uri_on_hypervisor
 
 # What ssh prints when the VM does not answer, and lxc when the container is not there.
 UNREACHABLE = ("Connection refused", "Connection timed out", "No route to host", "timed out after")
@@ -99,6 +100,21 @@ def judge(task: Task, snapshot: Snapshot) -> Graded:
             observed += f" [try {len(attempts)}; {earlier}]"
     return Graded(
         task.section, task.name, task.machine, verdict, observed, task.expect, hint_for(task.section, task.hint)
+    )
+
+
+def not_running(snapshot: Snapshot) -> str | None:
+    """One line saying what to run when no VM of the lab answers (the lab is down, or its host
+    side did not come back after the hypervisor restarted); None when any VM answered."""
+    lab = snapshot.lab
+    vms = [lab.router.name, *(t.name for t in lab.tenants.values())]
+    seen = [r for (machine, _), attempts in snapshot.results.items() if machine in vms for r in attempts]
+    if not seen or not all(r.code == 255 and any(u in r.err for u in UNREACHABLE) for r in seen):
+        return None
+    start = " && ".join(f"virsh -c {uri_on_hypervisor(lab)} start {vm}" for vm in vms)
+    return (
+        f"no VM of {snapshot.stack} answers: on the hypervisor, as root, `{host_switch_path(lab)} up && {start}` "
+        f"(what `scripts/lab-host up` does after a restart); a lab never brought up: `scripts/lab-up {snapshot.stack}`"
     )
 
 

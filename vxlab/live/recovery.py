@@ -7,11 +7,14 @@
   failure of the hypervisor. No `pulumi up`: the guests' own boot must bring back the interfaces,
   the OVS bridge and its VXLAN port, keepalived, radvd, LXD and its containers, and the DHCP
   failover pair.
+- host-reboot: the power cut, and the group's host side gone as after a restart of the
+  hypervisor (taps, SVI, namespace, relays); then what the hypervisor's boot does, no `pulumi
+  up`: the group's switch script up, libvirt starting the domains it autostarts.
 
 Each runs the traffic checks (TCP transfers both ways over IPv4 and IPv6 from every container,
 full-size pings across the VXLAN) before the fault and after the recovery, and measures on this
-host's clock the seconds from the fault until each container moves data again over both
-families, polling every container in turn.
+host's clock the seconds from the fault until each container holds its address and moves data
+again over both families, probing every container still waiting at once.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ from vxlab.live.snapshot import Snapshot
 from vxlab.live.traffic import CURL_TAG, download_command, downloaded, server_site
 from vxlab.live.traffic_live import transfer_server
 from vxlab.model.lab import Lab
-from vxlab.model.topology import uri_on_hypervisor
+from vxlab.model.topology import host_switch_path, uri_on_hypervisor
 
-RECOVERY_SCENARIOS = ("router-crash", "power-cut")
+RECOVERY_SCENARIOS = ("router-crash", "power-cut", "host-reboot")
 # A TCG router from `virsh start` until its interfaces and NAT rules are up: every container moved
 # data again 64-77 s after a router crash (2026-11-30); `pulumi up` waited 95-116 s for its SSH
 # with three guests booting at once.
@@ -62,10 +65,15 @@ def recovery_bound(lab: Lab, scenario: str) -> float:
     return round(boot + protocols, 2)
 
 
+def restored_states(scenario: str) -> bool:
+    """Whether the whole group restarted, so the DHCP pair must find its NORMAL state again."""
+    return scenario in ("power-cut", "host-reboot")
+
+
 def restored_bound(lab: Lab, scenario: str) -> float:
     """The longest until the lab is as before: the VIPs on the configured master and, after a
     power cut, the DHCP pair back in NORMAL."""
-    return round(recovery_bound(lab, scenario) + (DHCP_NORMAL_S if scenario == "power-cut" else 0.0), 2)
+    return round(recovery_bound(lab, scenario) + (DHCP_NORMAL_S if restored_states(scenario) else 0.0), 2)
 
 
 @dataclass(frozen=True)
@@ -75,12 +83,24 @@ class Fault:
 
 
 def fault_of(lab: Lab, scenario: str) -> Fault:
-    """The hypervisor commands of a whole-machine fault (the handout can print them)."""
+    """The hypervisor commands of a whole-machine fault (the handout can print them).
+
+    host-reboot: what a restart of the hypervisor loses of the group and what its boot does. The
+    VMs die and the group's host side goes (its taps, bridge ports, SVI, namespace and relays:
+    the switch script's `down`); then the boot's two steps, no `pulumi up`: the switch script's
+    `up` (what `scripts/lab-host up` runs for every group before libvirtd), and libvirt starting
+    each domain whose autostart is set (`--autostart`: a domain without it is not started, and
+    the lab does not come back)."""
     virsh = f"virsh -c {uri_on_hypervisor(lab)}"
     vms = (
         (lab.router.name,) if scenario == "router-crash" else (lab.router.name, *(t.name for t in lab.tenants.values()))
     )
-    return Fault(tuple(f"{virsh} destroy {vm}" for vm in vms), tuple(f"{virsh} start {vm}" for vm in vms))
+    kill = tuple(f"{virsh} destroy {vm}" for vm in vms)
+    if scenario != "host-reboot":
+        return Fault(kill, tuple(f"{virsh} start {vm}" for vm in vms))
+    switch = host_switch_path(lab)
+    autostart = tuple(f"{virsh} dominfo {vm} | grep -Eq '^Autostart: +enable' && {virsh} start {vm}" for vm in vms)
+    return Fault((*kill, f"{switch} down"), (f"{switch} up", *autostart))
 
 
 ADDRESS = "ip -o -4 addr show dev eth0"
@@ -190,14 +210,15 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
         raise RuntimeError(f"the lab's traffic fails before the {scenario}: {before['failed'][:3]}")
     fault = fault_of(lab, scenario)
     bound, back_bound = recovery_bound(lab, scenario), restored_bound(lab, scenario)
+    cut = time.monotonic()
+    for command in fault.make:
+        shell.host(command, timeout=60)
+    for command in fault.undo:
+        result = shell.host(command, timeout=120)
+        if not result.ok:
+            failures.append(f"`{command}` failed: {result.err.strip()[:200]}")
+    # Started once the fault is undone: a host reboot's namespace is a new one.
     with transfer_server(shell, lab):
-        cut = time.monotonic()
-        for command in fault.make:
-            shell.host(command, timeout=60)
-        for command in fault.undo:
-            result = shell.host(command, timeout=120)
-            if not result.ok:
-                failures.append(f"`{command}` failed: {result.err.strip()[:200]}")
         flowing = wait_for_traffic(containers, lambda waiting: probe_round(shell, lab, waiting), cut, bound)
     failures += moved(lab, own, flowing)
     back = wait_until(lambda: holds_vips(shell, lab, master), cut, back_bound, every=2.0)
@@ -205,7 +226,7 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
         failures.append(f"{backup.name} still holds the VIPs")
     dhcp = {t.dhcp_server.name: "unknown" for t in lab.tenants.values()}
     normal = 0.0
-    if scenario == "power-cut":
+    if restored_states(scenario):
         normal = wait_until(
             lambda: all(state == "normal" for state in failover_state_of(shell, lab, list(dhcp)).values()),
             cut,
@@ -241,8 +262,8 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
             "slowest": last,
             "addresses": {c: {"before": own[c], "after": b.ipv4} for c, b in flowing.items()},
             "vips_on_master_s": back,
-            "dhcp_normal_s": normal if scenario == "power-cut" else None,
-            "dhcp_states": dhcp if scenario == "power-cut" else None,
+            "dhcp_normal_s": normal if restored_states(scenario) else None,
+            "dhcp_states": dhcp if restored_states(scenario) else None,
             "traffic_before": before,
             "traffic_after": after,
             "meaning": "failover_s: until every container held an address and moved data over IPv4 and IPv6 "
