@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from vxlab.live.traffic import (
     SERVER_READY,
     TRANSFER_BYTES,
     TRANSFER_LANE,
+    UNREACHABLE_MARK,
     ServerSite,
     df_ping_command,
     download_command,
@@ -216,6 +218,15 @@ def test_full_size_pings_run_alongside_the_rest(dev_lab: Lab) -> None:
     assert {c.lane for c in traffic_checks(dev_lab) if "DF ping" in c.name} == {""}
 
 
+@pytest.fixture
+def no_marks() -> Iterator[None]:
+    """The unreachable marks the real commands leave in this machine's /tmp, removed after."""
+    yield
+    for family in (4, 6):
+        Path(f"{UNREACHABLE_MARK}{family}").unlink(missing_ok=True)
+
+
+@pytest.mark.usefixtures("no_marks")
 def test_an_upload_after_a_download_that_could_not_connect_is_not_tried() -> None:
     closed = ServerSite(None, IPv4Address("127.0.0.1"), IPv6Address("::1"), _free_port())
     download = _sh(download_command(closed.url(4, "/bytes/1"), family=4))
@@ -224,6 +235,7 @@ def test_an_upload_after_a_download_that_could_not_connect_is_not_tried() -> Non
     assert uploaded(TRANSFER_BYTES)(upload) == ("wrong", "not tried: the download before it could not connect")
 
 
+@pytest.mark.usefixtures("no_marks")
 def test_an_upload_after_a_download_that_connected_is_tried(loopback_site: ServerSite) -> None:
     _sh(download_command(loopback_site.url(4, "/bytes/1"), family=4))
     upload = _sh(upload_command(loopback_site.url(4, "/sink"), TRANSFER_BYTES, family=4))
