@@ -14,6 +14,7 @@ import pytest
 
 from vxlab.base.errors import ConfigError
 from vxlab.features import graders
+from vxlab.features.keepalived import KEEPALIVED_ACTIVE
 from vxlab.features.spec import Observation, Task
 from vxlab.live import judging
 from vxlab.live import snapshot as snapshots
@@ -267,3 +268,44 @@ def test_a_lab_with_one_vm_answering_gets_no_such_line(dev_lab: Lab) -> None:
     snapshot.add("redRouter", "sysctl x", REFUSED)
     snapshot.add("blueTenant", "sysctl x", Result(0, "net.ipv4.ip_forward = 1", ""))
     assert not_running(snapshot) is None
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Result(1, "", "Error: Instance not found"),
+        Result(1, "", "Error: Instance is not running"),
+        Result(2, "", "ping: fe80:7::dd%sw-vlan7: Name or service not known"),
+        Result(255, "", "ssh: connect to host blueTenant port 22: Connection refused"),
+    ],
+    ids=["container-not-there", "container-stopped", "no-such-interface", "vm-down"],
+)
+def test_a_probe_that_could_not_run_is_not_looked_at_again(
+    dev_lab: Lab, machines: Callable[[Answer], Machines], failure: Result
+) -> None:
+    probe = Task("7.4", "reaches the probe", "blueC0", "ping -c 3 probe", graders.replies, "container", relook=True)
+    m = machines(lambda o, n: failure)
+    _, pauses, _ = observe(dev_lab, [probe])
+    assert (pauses, len(m.rounds)) == ([], 1)
+
+
+def keepalived(state: str) -> Answer:
+    def answer(o: Observation, n: int) -> Result:
+        return Result(0, f"{state}\n", "") if o.command == KEEPALIVED_ACTIVE else Result(1, LOST, "")
+
+    return answer
+
+
+def keepalived_tasks(lab: Lab) -> list[Task]:
+    return [
+        Task("5.8", "keepalived runs", t.name, KEEPALIVED_ACTIVE, graders.service_active) for t in lab.tenants.values()
+    ]
+
+
+@pytest.mark.parametrize(("state", "looks"), [("inactive", 0), ("active", 1)])
+def test_a_failed_probe_waits_for_the_vips_only_where_keepalived_runs(
+    dev_lab: Lab, machines: Callable[[Answer], Machines], state: str, looks: int
+) -> None:
+    machines(keepalived(state))
+    _, pauses, _ = observe(dev_lab, [PROBE, *keepalived_tasks(dev_lab)])
+    assert len(pauses) == looks

@@ -17,8 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vxlab.features import graders
+from vxlab.features.keepalived import KEEPALIVED_ACTIVE
 from vxlab.features.spec import DONE, NOT_DONE, Observation, Task, Verdict
 from vxlab.live.bounds import settle_bound
+from vxlab.live.framing import NOT_RUN
 from vxlab.live.observe import take
 from vxlab.live.remote import LabShell, Result
 from vxlab.live.snapshot import Snapshot
@@ -161,13 +163,40 @@ def _rounds(
     return made
 
 
+def _may_pass_later(task: Task, snapshot: Snapshot) -> bool:
+    """A failed probe that sent and lost: VIPs on the move can do that. One that could not run
+    (its container is not there or not running, ping found no such address or interface: exit
+    2) fails the same way after any wait."""
+    seen = snapshot.latest(task.machine, task.command)
+    if seen is None or seen.code == NOT_RUN:
+        return False
+    if (
+        task.where == "container"
+        and not seen.out.strip()
+        and any(m in seen.err for m in (*NO_CONTAINER, "not running"))
+    ):
+        return False
+    return not (task.command.startswith("ping") and seen.code == 2)
+
+
+def vips_cannot_move(snapshot: Snapshot) -> bool:
+    """keepalived observed on every tenant and running on none: no VIP is on the move, so a
+    probe that failed fails again (a lab at stage `router`, or whose students have not started
+    keepalived yet, is answered without waiting for VIPs to settle)."""
+    seen = [snapshot.latest(t.name, KEEPALIVED_ACTIVE) for t in snapshot.lab.tenants.values()]
+    return all(s is not None for s in seen) and not any(s is not None and s.out.strip() == "active" for s in seen)
+
+
 def _to_look_again(tasks: Sequence[Task], snapshot: Snapshot) -> list[Task]:
-    """The active probes that failed. VIPs on the move fail a few seconds' worth of probes; when
-    every transfer failed the path is broken, and looking again (each waiting out its connection
-    timeout) would only make a broken lab wait."""
-    failed = [t for t in tasks if t.relook and not judge(t, snapshot).ok]
+    """The active probes that failed and may pass once the VIPs settle (see _may_pass_later).
+    VIPs on the move fail a few seconds' worth of probes; when no VIP can move, or every
+    transfer failed (the path is broken), looking again (each transfer waiting out its
+    connection timeout) would only make a broken lab wait."""
+    if vips_cannot_move(snapshot):
+        return []
+    failed = [t for t in tasks if t.relook and not judge(t, snapshot).ok and _may_pass_later(t, snapshot)]
     transfers = [t for t in tasks if t.lane == TRANSFER_LANE]
-    if transfers and all(t in failed for t in transfers):
+    if transfers and all(not judge(t, snapshot).ok for t in transfers):
         failed = [t for t in failed if t.lane != TRANSFER_LANE]
     return failed
 
