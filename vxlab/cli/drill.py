@@ -68,10 +68,16 @@ def run(args: argparse.Namespace) -> int:
         for scenario in scenarios:
             for _ in range(args.runs):
                 started = time.monotonic()
-                if scenario in RECOVERY_SCENARIOS:
-                    outcome = run_recovery(shell, lab, scenario, lambda line: print(line, file=sys.stderr))
-                else:
-                    outcome = run_scenario(shell, lab, scenario)
+                try:
+                    if scenario in RECOVERY_SCENARIOS:
+                        outcome = run_recovery(shell, lab, scenario, lambda line: print(line, file=sys.stderr))
+                    else:
+                        outcome = run_scenario(shell, lab, scenario)
+                except RuntimeError as err:  # the lab was not fit for the fault: said in one line
+                    print(f"vxlab drill: {scenario}: {err}", file=sys.stderr)
+                    if args.json:
+                        print(json.dumps({"runs": [o.as_dict() for o in outcomes], "error": f"{scenario}: {err}"}))
+                    return 1
                 # What the run cost, to set beside what the protocol took (its figures).
                 outcome.notes["wall_s"] = round(time.monotonic() - started, 1)
                 outcomes.append(outcome)

@@ -62,6 +62,10 @@ STOP_AFTER_REPLIES = 50
 # The VIP watch outlives the scenario's bounds by this much (the probe-cut's checks on the new
 # side, the pings' start); it is stopped earlier when the scenario ends.
 WATCH_SLACK_S = 400.0
+# The longest a scenario waits, before its fault, for its watcher to reach both probes: a loaded
+# TCG tenant's track scripts time out and move the VIPs for a while after the previous fault
+# (measured after a master's reboot: 197 s, docs/faults.md); a fault is made on a settled lab.
+SETTLE_LIMIT_S = 240.0
 
 
 # -- the running lab ---------------------------------------------------------------------------
@@ -88,6 +92,12 @@ def failover_state_of(shell: LabShell, lab: Lab, servers: list[str]) -> dict[str
 def containers_running(shell: LabShell, lab: Lab, tenant: Tenant) -> bool:
     """Every container of the tenant runs on the segment: the LXD step's own judge."""
     return all(g.ok for g in look(shell, lab, [container_runs(lab, tenant, c, "7") for c in tenant.containers]))
+
+
+def reaches_probes(shell: LabShell, lab: Lab, container: str) -> bool:
+    """One reply from each probe, over IPv4 and IPv6, within a second each."""
+    probe = f"ping -4 -c 1 -W 1 {lab.internet.probe4} && ping -6 -c 1 -W 1 {lab.internet.probe6}"
+    return shell.container(container, f"{probe} >/dev/null 2>&1", timeout=30).code == 0
 
 
 def wait_until(predicate: Callable[[], bool], since: float, limit: float, every: float = 0.1) -> float:
@@ -234,6 +244,9 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     # One stream watches the surviving side for the whole scenario: it takes the VIPs over
     # (failover), then hands them back when the master pre-empts it (fail-back). The master itself
     # cannot be watched then: its SSH goes over the link the fault cut, or it is still booting.
+    settled = wait_until(lambda: reaches_probes(shell, lab, watcher), time.monotonic(), SETTLE_LIMIT_S, every=2.0)
+    if settled == float("inf"):
+        raise RuntimeError(f"{watcher} cannot ping the probes for {SETTLE_LIMIT_S:.0f} s: run `vxlab check` first")
     watch = _VipWatch(shell, lab, new, up_bound * 2 + back_bound + WATCH_SLACK_S)
     faulty = False
     try:
@@ -250,7 +263,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         failover = watch.wait_for(watch.vips, cut, up_bound * 2 + 5)
         pings.stop()
         (out4, lost4), (out6, lost6) = pings.gaps()
-        notes: dict[str, Any] = {}
+        notes: dict[str, Any] = {"settled_s": settled}
         failures: list[str] = []
         if reads_log:
             up_log = _check_log(shell, old, ("failed", "timed_out"), log_since)
