@@ -13,7 +13,7 @@ from vxlab.artifacts import handout
 from vxlab.base.errors import ConfigError
 from vxlab.build.outputs import lab_outputs
 from vxlab.build.provision import vm_plans
-from vxlab.build.render import render_lab
+from vxlab.build.render import plan_lab
 from vxlab.model.naming import stack_label
 from vxlab.validate import hostcheck
 
@@ -32,7 +32,8 @@ if refusal:
 
 label = stack_label(lab.group)
 private_key = pulumi.Config("vxlab").require_secret("ssh_private_key")
-machines = {m.name: m for m in render_lab(lab)}
+# What this stage installs: a VM the plan leaves out is the students' to configure.
+machines = {m.name: m for m in plan_lab(lab)}
 plans = {p.name: p for p in vm_plans(lab)}
 hypervisor = libvirt.Provider(f"{label}-libvirt", uri=lab.hypervisor.libvirt_uri)
 
@@ -55,7 +56,7 @@ def ssh(vm: str) -> Callable[[pulumi.Input[str]], command.remote.ConnectionArgs]
 switch = HostSwitch(f"{label}-switch", HostSwitchArgs(lab, machines["host"], private_key))
 router = RouterVM(
     lab.router.name,
-    RouterVMArgs(lab, plans[lab.router.name], machines[lab.router.name], hypervisor, ssh(lab.router.name), switch),
+    RouterVMArgs(lab, plans[lab.router.name], machines.get(lab.router.name), hypervisor, ssh(lab.router.name), switch),
 )
 tenants: list[TenantVM] = []
 for t in lab.tenants.values():

@@ -15,14 +15,13 @@ from vxlab.build.provision import VmPlan, vm_steps
 from vxlab.features.common import INTERFACES
 from vxlab.features.spec import Machine
 from vxlab.model.lab import Lab
-from vxlab.model.stages import builds
 
 
 @dataclass
 class RouterVMArgs:
     lab: Lab
     plan: VmPlan
-    machine: Machine
+    machine: Machine | None  # its files in the stage's plan; None when the stage leaves it to the students
     provider: libvirt.Provider
     # The engine's SSH to the VM, given the host key the VM is made with (pinned, not trusted on first use).
     connect: Callable[[pulumi.Input[str]], command.remote.ConnectionArgs]
@@ -38,8 +37,8 @@ class RouterVM(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         connection = args.connect(self.vm.host_public_key)
-        # Below its stage the router is the students' to configure: vxlab runs nothing inside.
-        steps = vm_steps(args.lab, args.machine) if builds(args.lab, args.machine.name) else []
+        # Out of the stage's plan the router is the students' to configure: vxlab runs nothing inside.
+        steps = vm_steps(args.lab, args.machine) if args.machine is not None else []
         self.steps = remote_steps(steps, connection, self, name, [self.vm.domain], deleted_with=self.vm.domain)
         self.network: pulumi.Resource | None = self.steps.get(f"file:{INTERFACES}")
         self.register_outputs({"domain": self.vm.domain.name})

@@ -15,7 +15,6 @@ from components.vm import LabVM, LabVMArgs
 from vxlab.build.provision import VmPlan, container_plans, lxd_steps, vm_steps
 from vxlab.features.spec import Machine
 from vxlab.model.lab import Lab, Tenant
-from vxlab.model.stages import builds
 from vxlab.model.topology import lxd_endpoint
 
 
@@ -24,7 +23,7 @@ class TenantVMArgs:
     lab: Lab
     tenant: Tenant
     plan: VmPlan
-    machines: dict[str, Machine]  # every rendered machine, by name: the tenant's and its containers'
+    machines: dict[str, Machine]  # the stage's plan, by name: the tenant and its containers when it builds them
     provider: libvirt.Provider
     # The engine's SSH to the VM, given the host key the VM is made with (pinned, not trusted on first use).
     connect: Callable[[pulumi.Input[str]], command.remote.ConnectionArgs]
@@ -43,13 +42,13 @@ class TenantVM(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         self.containers: dict[str, pulumi.Resource] = {}
-        if builds(lab, tenant.name):
+        if tenant.name in args.machines:
             self._configure(name, args)
         self.register_outputs({"domain": self.vm.domain.name})
 
     def _configure(self, name: str, args: TenantVMArgs) -> None:
-        """The tenant's files, LXD and containers: at the stages that build its section (below
-        them, the tenant is the students' to configure and vxlab runs nothing inside)."""
+        """The tenant's files, LXD and containers: when the stage's plan has them (else the
+        tenant is the students' to configure and vxlab runs nothing inside)."""
         lab, tenant = args.lab, args.tenant
         connection = args.connect(self.vm.host_public_key)
         steps = vm_steps(lab, args.machines[tenant.name])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +142,44 @@ def test_catch_up_to_a_stage_the_lab_has_reached_changes_nothing() -> None:
     done = vxlab("catch-up", "--stack", "dev", "--to", "router")
     assert done.returncode == 0
     assert "dev is at stage full: it already builds §3, §4, §5, §6, §7" in done.stdout
+
+
+PLANNED = {
+    "hosts": {"host"},
+    "router": {"host", "redRouter"},
+    "blue": {"host", "redRouter", "blueTenant", "blueDHCP", "blueC0", "blueC1"},
+    "full": {"host", "redRouter", "blueTenant", "blueDHCP", "blueC0", "blueC1"}
+    | {"greenTenant", "greenDHCP", "greenC0", "greenC1"},
+}
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_the_plan_of_a_stage_holds_the_machines_it_configures(stage: str) -> None:
+    from vxlab.build.render import plan_lab
+
+    assert {m.name for m in plan_lab(_lab(stage))} == PLANNED[stage]
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_a_planned_machine_gets_every_file_of_the_reference(stage: str) -> None:
+    from vxlab.build.render import plan_lab, render_lab
+
+    reference = {m.name: m.files for m in render_lab(_lab(stage))}
+    assert all(m.files == reference[m.name] for m in plan_lab(_lab(stage)))
+
+
+def test_the_plan_of_another_stage_renders_the_reference_the_students_are_left() -> None:
+    from vxlab.build.render import plan_lab
+
+    assert {m.name for m in plan_lab(_lab("hosts"), "full")} == PLANNED["full"]
+
+
+@pytest.mark.parametrize(("stage", "machines"), [("hosts", ["host"]), ("full", sorted(PLANNED["full"]))])
+def test_render_writes_what_the_stage_installs(tmp_path: Path, stage: str, machines: list[str]) -> None:
+    from tests.test_cli import vxlab
+
+    out = tmp_path / "out"
+    done = vxlab("render", "--stack", "dev", "--stage", stage, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written == machines

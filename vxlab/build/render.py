@@ -15,9 +15,10 @@ import jinja2
 
 from vxlab.features import files_of
 from vxlab.features.spec import Machine, RenderedFile, Role
-from vxlab.model.lab import Lab, Tenant
+from vxlab.model.lab import Lab, Stage, Tenant
 from vxlab.model.mtu import UPSTREAM_MTU, router_nic_mtu, tunnel_remote
 from vxlab.model.naming import stack_label
+from vxlab.model.stages import built_vms
 
 FILES_DIR = Path(__file__).resolve().parents[2] / "files"
 
@@ -83,6 +84,18 @@ def render_lab(lab: Lab) -> list[Machine]:
         machines.append(r.machine(t.dhcp_server.name, "dhcp-server", t))
         machines.extend(r.machine(c, "client", t) for c in t.clients)
     return machines
+
+
+def plan_lab(lab: Lab, stage: Stage | None = None) -> list[Machine]:
+    """What `pulumi up` installs at `stage` (the lab's own by default): the host side always
+    (every stage builds §3), a VM and its containers only where the stage has vxlab configure it;
+    below that the VM is the students' and vxlab writes nothing on it. Render, validate, drift,
+    catch-up and the components all read this one plan."""
+    built = set(built_vms(lab, stage or lab.stage))
+    for t in lab.tenants.values():
+        if t.name in built:
+            built |= {t.dhcp_server.name, *t.clients}
+    return [m for m in render_lab(lab) if m.role == "host" or m.name in built]
 
 
 def write_tree(machines: list[Machine], out: Path) -> list[Path]:

@@ -1,5 +1,6 @@
-"""`vxlab render --stack NAME --out DIR [--force]`: every file `pulumi up` installs, one folder
-per machine, at the path it is installed at."""
+"""`vxlab render --stack NAME --out DIR [--force] [--stage STAGE]`: every file `pulumi up`
+installs at the stack's stage (or at STAGE: `--stage full` writes the reference files of the
+chapters a stage leaves to the students), one folder per machine, at the path it is installed at."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from vxlab.base.errors import ConfigError
-from vxlab.build.render import render_lab, write_tree
+from vxlab.build.render import plan_lab, write_tree
 from vxlab.cli.common import add_stack_args, load_checked_args
+from vxlab.model.stages import STAGE_NAMES
 
 
 def add_parser(sub: Any) -> None:
@@ -17,6 +19,9 @@ def add_parser(sub: Any) -> None:
     add_stack_args(parser)
     parser.add_argument("--out", type=Path, required=True, help="folder to write DIR/<machine>/<path> into")
     parser.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    parser.add_argument(
+        "--stage", choices=STAGE_NAMES, help="render what this stage installs (default: the stack's own stage)"
+    )
 
 
 def check_out(out: Path, force: bool) -> None:
@@ -40,11 +45,13 @@ def check_out(out: Path, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    machines = render_lab(load_checked_args(args))
+    lab = load_checked_args(args)
+    stage = args.stage or lab.stage
+    machines = plan_lab(lab, stage)
     check_out(args.out, args.force)
     try:
         written = write_tree(machines, args.out)
     except OSError as exc:
         raise ConfigError("--out", f"cannot write {exc.filename} ({exc.strerror})", "name an empty folder") from None
-    print(f"{len(written)} files for {len(machines)} machines in {args.out}")
+    print(f"{len(written)} files for {len(machines)} machines (stage {stage}) in {args.out}")
     return 0

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from vxlab.build.provision import vm_plans
-from vxlab.build.render import render_lab
+from vxlab.build.render import plan_lab
 from vxlab.cli.common import add_stack_args, load_checked_args
 from vxlab.verify.daemons import check_machines, check_vm_plans, missing_programs
 
@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     lab = load_checked_args(args)
     print(f"ok   model of stack {args.stack} (group {lab.group})")
-    machines = render_lab(lab)
+    machines = plan_lab(lab)
     missing = missing_programs({f.kind for m in machines for f in m.files}) + (
         [] if shutil.which("xsltproc") else ["xsltproc"]
     )

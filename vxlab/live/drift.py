@@ -9,7 +9,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from vxlab.build.render import render_lab
+from vxlab.build.render import plan_lab
 from vxlab.features import services_of
 from vxlab.features.spec import Machine, Observation, Where
 from vxlab.live.snapshot import Snapshot
@@ -62,7 +62,7 @@ def resource_urn(lab: Lab, stack: str, machine: Machine, path: str, local_host: 
 
 def expected_state(lab: Lab, stack: str, local_host: bool = True) -> list[Expected]:
     out = []
-    for machine in render_lab(lab):
+    for machine in plan_lab(lab):
         for f in machine.files:
             state = f"{_digest(f.content)} root {f.mode:o}"
             out.append(

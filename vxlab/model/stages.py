@@ -85,11 +85,6 @@ def last_tenant(lab: Lab) -> Tenant:
     return max(lab.tenants.values(), key=lambda t: vm_sections(lab)[t.name])
 
 
-def builds(lab: Lab, vm: str) -> bool:
-    """Whether the lab's stage has vxlab configure `vm` (else the students do)."""
-    return vm in built_vms(lab, lab.stage)
-
-
 def stage_of_section(section: str) -> Stage:
     """The lowest stage that builds `section` (`vxlab catch-up --to`)."""
     wanted = chapter(section)
