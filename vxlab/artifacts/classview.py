@@ -39,6 +39,7 @@ class StackRow:
     last_check: dict[str, Any] | None = None
     stage: str = ""
     last_grade: dict[str, Any] | None = None  # per chapter of the seed, and when
+    progress: str = ""  # every grade so far, per chapter (vxlab.artifacts.grade_history)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,4 +204,6 @@ def text_table(rows: list[StackRow]) -> str:
         mark = "COLLIDES " + "; ".join(r.collisions) if r.collisions else "no collision"
         lines.append(f"{r.stack}: {mark}; {state_text(r)}; {check_text(r)}")
         lines.append(f"{r.stack}: stage {r.stage or '?'}; graded {grade_text(r)}")
+        if r.progress:
+            lines.append(f"{r.stack}: progress {r.progress}")
     return "\n".join(lines) + "\n"

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
 
+from vxlab.artifacts import grade_history
 from vxlab.base.errors import ConfigError
-from vxlab.build.render import render_lab
+from vxlab.build.render import plan_lab
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
 from vxlab.engine.automation import engine_env, select
+from vxlab.live.grading import CHAPTERS, grade_lab
 from vxlab.live.remote import LabShell
 from vxlab.live.students import students_work
 from vxlab.model.stages import STAGE_NAMES, STAGE_SECTIONS, built_vms, stage_named, stage_rank
@@ -50,8 +53,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     new = [vm for vm in built_vms(lab, target) if vm not in built_vms(lab, lab.stage)]
     print(f"catch-up {args.stack}: stage {lab.stage} -> {target}, vxlab configures {', '.join(new)}")
-    machines = {m.name: m for m in render_lab(lab)}
+    machines = {m.name: m for m in plan_lab(lab, target)}
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
+        if not args.preview_only:
+            kept = keep_students_lab(shell, project, args.stack, target)
+            print(f"  the students' lab as it was, graded and kept: {kept}")
         taken = students_work(shell, lab, machines, new)
     for line in taken or [
         "nothing is replaced: vxlab's files are not there yet, and no container bears a name of vxlab's"
@@ -72,6 +78,20 @@ def run(args: argparse.Namespace) -> int:
             stack.set_config("vxlab:stage", auto.ConfigValue(lab.stage))
     print(f"{args.stack} is at stage {target}: `vxlab grade --stack {args.stack}` judges it")
     return 0
+
+
+def keep_students_lab(shell: LabShell, project: Path, stack: str, target: str) -> Path:
+    """The evidence of the students' own work, before the reference replaces it: a snapshot
+    (no traffic: it is the state that is replaced) and a line in the group's grade history."""
+    lab = shell.lab
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    snapshot, graded = grade_lab(shell, lab, stack, CHAPTERS, traffic=False)
+    path = grade_history.snapshot_path(project, stack, f"before-catch-up-to-{target}", now)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save(path)
+    record = grade_history.record_of(graded, time=now, stage=lab.stage, source="catch-up", taken=snapshot.taken)
+    grade_history.append(project, stack, {**record, "snapshot": str(path)})
+    return path
 
 
 def _confirmed() -> bool:

@@ -1,10 +1,12 @@
 """`vxlab class [show] [--html FILE] [--json]`: every stack of the project in one table,
 collisions marked, and where a stack is deployed its state and its last `vxlab check`.
 
-`vxlab class up|destroy|check [--stacks S ...] [--parallel N]`: that action on several stacks at
-once (default: every stack), `up` and `destroy` through Pulumi's Automation API (the engine and
-state `scripts/pulumi` uses), `check` as `vxlab check`; a progress line per running stack, a
-summary table, exit status 1 if any stack failed, and each stack's log in .vxlab/logs/."""
+`vxlab class up|destroy|check|grade [--stacks S ...] [--parallel N]`: that action on several
+stacks at once (default: every stack), `up` and `destroy` through Pulumi's Automation API (the
+engine and state `scripts/pulumi` uses), `check` as `vxlab check`, `grade` as `vxlab grade` and
+then the class judged as one (vxlab.cli.class_grade: the matrix, the gradebook); a progress line
+per running stack, a summary table, exit status 1 if any stack failed, and each stack's log in
+.vxlab/logs/."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vxlab.artifacts import handout
+from vxlab.artifacts import grade_history, handout
 from vxlab.artifacts.classview import (
     StackRow,
     check_text,
@@ -30,12 +32,13 @@ from vxlab.artifacts.classview import (
 from vxlab.base.errors import ConfigError
 from vxlab.build.render import render_template
 from vxlab.cli.check import add_key_arg
+from vxlab.cli.class_grade import grade_class
 from vxlab.cli.common import find_project
 from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary
 from vxlab.live.grading import CHAPTERS
 from vxlab.validate.load import list_stacks, load_checked, load_lab
 
-ACTIONS = ("show", "up", "destroy", "check")
+ACTIONS = ("show", "up", "destroy", "check", "grade")
 # The outputs the class view shows of a deployed stack.
 SHOWN_OUTPUTS = ("vips", "handout", "diagram", "vni")
 
@@ -50,7 +53,22 @@ def add_parser(sub: Any) -> None:
     add_key_arg(parser)
     parser.add_argument("--project", type=Path, default=None, help="project folder (default: find Pulumi.yaml)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
-    parser.add_argument("--html", type=Path, default=None, help="also write the table as an HTML page here")
+    parser.add_argument(
+        "--html", type=Path, default=None, help="also write the table (grade: the class matrix) as an HTML page here"
+    )
+    grading = parser.add_argument_group("grade")
+    grading.add_argument(
+        "--section", action="append", choices=CHAPTERS, help="grade only this chapter (repeat for several)"
+    )
+    grading.add_argument("--csv", type=Path, default=None, help="write the gradebook (Moodle's CSV grade import)")
+    grading.add_argument("--junit", type=Path, default=None, help="write a JUnit XML report, a suite per group")
+    grading.add_argument(
+        "--roster", type=Path, default=None, help="`stack,email` per student: the CSV gets a row per student"
+    )
+    grading.add_argument("--no-traffic", action="store_true", help="skip the TCP transfers and full-size pings")
+    grading.add_argument(
+        "--behaviour", action="store_true", help="also grade the failovers by doing them (vxlab grade --behaviour)"
+    )
     parser.add_argument("--no-state", action="store_true", help="do not ask the engine which stacks are deployed")
 
 
@@ -79,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         row.last_check = last_check(project, row.stack)
         row.last_grade = last_grade(project, row.stack)
+        row.progress = grade_history.progress_text(grade_history.read(project, row.stack))
     note = "" if args.no_state else _add_state(project, rows)
     if note:
         print(f"vxlab: {note}", file=sys.stderr)
@@ -173,6 +192,8 @@ def _check_action(project: Path, key: Path, known_hosts: Path | None) -> Action:
 def act(args: argparse.Namespace, project: Path) -> int:
     stacks = _chosen_stacks(project, args.stacks)
     key = args.key.expanduser()
+    if args.action == "grade":
+        return grade_class(args, project, stacks)
     action: Action
     if args.action == "check":
         action = _check_action(project, key, args.known_hosts)

@@ -11,14 +11,18 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from vxlab.artifacts import grade_history
 from vxlab.artifacts.classview import save_grade
 from vxlab.base.errors import ConfigError
 from vxlab.cli.check import add_key_arg, rounds_line
 from vxlab.cli.common import add_stack_args, find_project, load_checked_args
+from vxlab.live import behaviour
 from vxlab.live import snapshot as snapshots
+from vxlab.live.drill import run_scenario
 from vxlab.live.grading import CHAPTERS, by_chapter, complete, grade_lab, grade_snapshot
 from vxlab.live.judging import Graded, not_running
 from vxlab.live.remote import LabShell
+from vxlab.model.stages import chapter
 
 
 def add_parser(sub: Any) -> None:
@@ -41,10 +45,19 @@ def add_parser(sub: Any) -> None:
         help="grade only this chapter of the seed (repeat for several; default: 3 to 7, or with --from the "
         "chapters the snapshot was taken for)",
     )
+    parser.add_argument(
+        "--history", action="store_true", help="show every grade of the stack so far and each chapter's progress"
+    )
     parser.add_argument("--json", action="store_true", help="print the steps and the chapters as JSON")
     parser.add_argument("--junit", type=Path, help="also write a JUnit XML report here (one case per step)")
     parser.add_argument(
         "--no-traffic", action="store_true", help="in §7, skip the TCP transfers and the full-size pings"
+    )
+    parser.add_argument(
+        "--behaviour",
+        action="store_true",
+        help="also grade what the lab survives by doing it: the master's probe cut (the VIPs must move and come "
+        "back), the primary DHCP server stopped (its partner must lease); each fault is undone (about 2 minutes)",
     )
 
 
@@ -73,7 +86,20 @@ def write_junit(path: Path, stack: str, graded: list[Graded], seconds: float) ->
     ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
 
 
+def show_history(args: argparse.Namespace) -> int:
+    if args.stack is None:
+        raise ConfigError("--stack", "missing", "name the stack whose grades to show")
+    records = grade_history.read(args.project or find_project(Path.cwd()), args.stack)
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print("\n".join(grade_history.history_lines(args.stack, records)))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.history:
+        return show_history(args)
     chapters = tuple(sorted(set(args.section or CHAPTERS), key=int))
     start = time.monotonic()
     if args.source is not None:
@@ -89,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
         lab = load_checked_args(args)
         with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
             snapshot, graded = grade_lab(shell, lab, args.stack, chapters, traffic=not args.no_traffic)
+            if args.behaviour and chapter(behaviour.section_of(lab, behaviour.BEHAVIOURS[0])) in chapters:
+                steps = behaviour.behaviour_steps(lab, lambda scenario: run_scenario(shell, lab, scenario))
+                behaviour.keep(snapshot.notes, steps)
+                graded += steps
         if args.save_snapshot is not None:
             snapshot.save(args.save_snapshot)
     seconds = time.monotonic() - start
@@ -124,8 +154,14 @@ def run(args: argparse.Namespace) -> int:
     if args.junit:
         write_junit(args.junit, stack, graded, seconds)
     if args.source is None:
+        project = args.project or find_project(Path.cwd())
+        how = ("no-traffic" if args.no_traffic else "live") + ("+behaviour" if args.behaviour else "")
+        record = grade_history.record_of(graded, time=now, stage=stage, source=how, taken=snapshot.taken)
+        if args.save_snapshot is not None:
+            record["snapshot"] = str(args.save_snapshot)
+        grade_history.append(project, stack, record)
         save_grade(
-            args.project or find_project(Path.cwd()),
+            project,
             stack,
             {
                 "time": now,

@@ -10,21 +10,24 @@ serving every purpose it can so the run fits `.ci/run`'s time.
    wrong with its section's hint, the VXLAN broken by hand and the whole lab graded within its
    bound, `vxlab catch-up --to full`, the grade complete again, the next preview empty; the fast
    loop's figures, each beside the floor measured in the same run (docs/fast-loop.md).
-2. `ci2` brought up beside it by `vxlab class up` (Automation API), both checked, the drills
-   that run with the other group up (probe-cut and link-down on `ci`, link-down on `ci2` over
-   SSH), `ci2`'s drift with its host files over SSH.
+2. `ci2` brought up beside it by `vxlab class up` (Automation API), both checked, both graded
+   at once by `vxlab class grade` (the matrix in a browser, the gradebook, `ci`'s history), the
+   drill that runs with the other group up (link-down on `ci2` over SSH), `ci2`'s drift with its
+   host files over SSH.
 3. `ci`'s own: a second preview and up that change nothing, refresh then an empty preview, a
    one-priority change touching one resource, a one-DHCP-setting change touching the two DHCP
    containers, a container stopped then one deleted by hand that a refreshed preview shows and
    the next up brings back, the pinned host keys, drift clean, a hand edit reported and repaired,
    `vxlab check`, the handout, the class view; then `ci` destroyed, `ci2` checked as the
    survivor (the shared bridge and pool stay).
-4. `ci2` alone (a crashed VM's reboot must not share the CPUs): dhcp-peer-down, master-crash,
-   router-crash and power-cut, `virsh` over SSH; destroyed; no residue of either group.
+4. `ci2` alone (a fault must not share the CPUs with another group's idle load, a crashed VM's
+   reboot least of all): probe-cut, dhcp-peer-down, master-crash, router-crash and power-cut,
+   `virsh` over SSH; destroyed; no residue of either group.
 Every name comes from the model."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -33,6 +36,7 @@ import time
 from pathlib import Path
 from subprocess import CompletedProcess
 
+from vxlab.artifacts.browser import open_page
 from vxlab.build.provision import seed_folder
 from vxlab.engine.e2e import Failed, Report, Scratch, drill, host_down, host_ready, residue, run, tail, touched
 from vxlab.engine.figures import TARGETS, Figure, floor_round, transfer_seconds
@@ -53,8 +57,11 @@ STUDENTS_STAGE = "router"
 TAKEN = re.compile(r"^\s+\S+: (replaces|keeps) ")
 # Run with the other group up; the rest run on ci2 alone once ci is gone: a crashed VM's reboot
 # outlasted its bound when the other group's five idle guests shared the two cores.
-DRILLS_SIDE_BY_SIDE = {STACK: ("probe-cut", "link-down"), OTHER: ("link-down",)}
-DRILLS_ALONE = ("dhcp-peer-down", "master-crash", "router-crash", "power-cut")
+# Beside the other group one scenario only: two idle groups use 1.4 of this machine's 2 cores
+# (measured in a run: 63 % and 80 %), and there a second scenario right after a first found
+# ci's watcher unable to reach the probes for a minute.
+DRILLS_SIDE_BY_SIDE = {OTHER: ("link-down",)}
+DRILLS_ALONE = ("probe-cut", "dhcp-peer-down", "master-crash", "router-crash", "power-cut")
 
 
 def run_lab(root: Path, folder: Path) -> None:
@@ -166,6 +173,7 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
             log=d / "class-check.txt",
         )
     print((d / "class-check.txt").read_text(), end="", flush=True)
+    _class_grade(s, report, CLASS_ROSTER, STACK)
     guests = {stack: _domains(group) for stack, group in labs.items()}
     before = {stack: qemu_sum("times", g) for stack, g in guests.items()}
     time.sleep(30)
@@ -215,6 +223,59 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     report.say("no residue after both destroys")
     for figure in figures:
         report.say(f"figure: {figure.line()}")
+
+
+CLASS_ROSTER = {STACK: ("ada@example.edu", "bo@example.edu"), OTHER: ("cy@example.edu",)}
+
+
+def _class_grade(s: Scratch, report: Report, roster: dict[str, tuple[str, ...]], history_of: str) -> None:
+    """Issue 30 on the groups of `roster`: graded at once (state only: both were just checked
+    with traffic), the matrix seen in a real browser, the gradebook read as Moodle's import reads
+    it, and `history_of`'s history holding its students' grades, the lab kept before catch-up
+    and the grades after."""
+    d = s.dir
+    stacks = list(roster)
+    (d / "roster.csv").write_text(
+        "stack,email\n" + "".join(f"{stack},{who}\n" for stack, people in roster.items() for who in people)
+    )
+    outputs = {"html": d / "class-grade.html", "csv": d / "class-grade.csv", "junit": d / "class-grade.xml"}
+    with report.timed(f"class grade ({' and '.join(stacks)} at once, no traffic)"):
+        s.vxlab(
+            "class",
+            "grade",
+            "--stacks",
+            *stacks,
+            "--parallel",
+            str(len(stacks)),
+            "--no-traffic",
+            "--key",
+            str(s.key),
+            "--roster",
+            str(d / "roster.csv"),
+            *(a for kind, path in outputs.items() for a in (f"--{kind}", str(path))),
+            log=d / "class-grade.txt",
+        )
+    for line in (d / "class-grade.txt").read_text().splitlines()[-(len(stacks) + 4) :]:
+        report.say(f"class grade: {line}")
+    with outputs["csv"].open() as f:
+        marks = [(m["Email address"], m["Group"], m["vxlab total (%)"]) for m in csv.DictReader(f)]
+    expected = [(who, stack, "100.00") for stack, people in roster.items() for who in people]
+    if marks != expected:
+        raise Failed(f"the class gradebook is not one full mark per student: {marks}")
+    with open_page(outputs["html"]) as page:
+        page.raise_for_problems()
+        cells = page.evaluate("[...document.querySelectorAll('td.step')].map(c => c.className)")
+        (d / "class-grade.png").write_bytes(page.screenshot())
+    if not cells or any(c not in ("step", "step done") for c in cells):
+        raise Failed(f"the class matrix shows a step not done on complete labs: {sorted(set(cells))}")
+    report.say(f"class grade: {len(cells)} cells in a browser, all done (class-grade.png); {len(marks)} marks")
+    s.vxlab("grade", "--history", stack=history_of, log=d / f"history-{history_of}.txt")
+    history = (d / f"history-{history_of}.txt").read_text()
+    sources = [line.split()[3] for line in history.splitlines() if line.startswith("20")]
+    if "catch-up" not in sources or len(sources) < 3:
+        raise Failed(f"{history_of}'s grade history misses grades: {sources}")
+    progress = "; ".join(line for line in history.splitlines() if line.startswith("§"))
+    report.say(f"{history_of}'s history: {len(sources)} grades ({', '.join(dict.fromkeys(sources))}); {progress}")
 
 
 def _domains(lab: Lab) -> tuple[str, ...]:

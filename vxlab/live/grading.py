@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from vxlab import features
 from vxlab.features.spec import DONE, NOT_DONE, WRONG, Observation, Task
+from vxlab.live import behaviour
 from vxlab.live.checks import lab_checks
 from vxlab.live.judging import Graded, judge, observe_tasks, traffic_tasks
 from vxlab.live.remote import LabShell
@@ -47,7 +48,9 @@ def grade_snapshot(snapshot: Snapshot, chapters: Iterable[str] = CHAPTERS) -> li
     """Every step of `chapters` judged on the snapshot (its traffic checks when it made them)."""
     chapters = tuple(chapters)
     tasks = grade_tasks(snapshot.lab, chapters) + (traffic_tasks(snapshot) if "7" in chapters else [])
-    return [judge(t, snapshot) for t in tasks]
+    # The behaviour steps were graded by doing them (vxlab.live.behaviour); the snapshot keeps them.
+    done_by_doing = [g for g in behaviour.kept(snapshot.notes) if chapter(g.section) in chapters]
+    return [judge(t, snapshot) for t in tasks] + done_by_doing
 
 
 def snapshot_lab(
