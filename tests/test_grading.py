@@ -163,6 +163,14 @@ def test_lxd_answers(out: str, verdict: Verdict) -> None:
     assert lxd_answers(out)[0] == verdict
 
 
+def test_a_socket_nobody_listens_on_is_said_in_one_line() -> None:
+    refused = "Traceback (most recent call last):\n  File ...\nConnectionRefusedError: [Errno 111] Connection refused\n"
+    assert lxd_answers(refused) == (
+        "not done",
+        "LXD does not answer: ConnectionRefusedError: [Errno 111] Connection refused",
+    )
+
+
 @pytest.mark.parametrize(
     ("out", "verdict"),
     [

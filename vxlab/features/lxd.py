@@ -90,7 +90,9 @@ def lxd_answers(out: str) -> tuple[Verdict, str]:
     """LXD is installed and its API answers: its version."""
     state = _state(out)
     if state is None or "error" in state or not isinstance(state.get("server"), dict):
-        return NOT_DONE, (state or {}).get("error", out.strip()[:120] or "no answer from LXD")
+        # A socket nobody listens on fails the read with a traceback: its last line says why.
+        last = out.strip().splitlines()[-1][:120] if out.strip() else "no answer from LXD"
+        return NOT_DONE, (state or {}).get("error", f"LXD does not answer: {last}")
     version = state["server"].get("environment", {}).get("server_version", "?")
     return DONE, f"LXD {version}"
 
