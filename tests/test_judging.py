@@ -309,3 +309,33 @@ def test_a_failed_probe_waits_for_the_vips_only_where_keepalived_runs(
     machines(keepalived(state))
     _, pauses, _ = observe(dev_lab, [PROBE, *keepalived_tasks(dev_lab)])
     assert len(pauses) == looks
+
+
+STARVED_OVS = (
+    "2026-12-05T01:00:52Z|00001|timeval|WARN|Unreasonably long 1945ms poll interval (64ms user, 46ms system)\n"
+    "2026-12-05T01:00:52Z|00002|timeval|WARN|faults: 61 minor, 4 major\n"
+    "C-3PO-GREEN\n7\n"
+)
+
+
+def test_open_vswitchs_own_log_lines_are_not_read_as_the_answer() -> None:
+    task = Task(
+        "6.1", "sw-vlan7 is a fake bridge", "greenTenant", "ovs-vsctl br-to-parent", graders.equals("C-3PO-GREEN\n7")
+    )
+    assert judging.verdict_of(task, Result(0, STARVED_OVS, "")) == ("done", "C-3PO-GREEN\n7")
+
+
+def test_a_state_read_that_ran_out_of_time_is_read_once_more(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    m = machines(lambda o, n: Result(124, "terminating with signal 15", "") if n == 1 else Result(0, "x", ""))
+    snapshot, pauses, _ = observe(dev_lab, [STATE])
+    assert (len(pauses), len(m.rounds), judge(STATE, snapshot).ok) == (1, 2, True)
+
+
+def test_a_state_read_that_runs_out_of_time_twice_is_not_read_a_third_time(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    m = machines(lambda o, n: Result(124, "", ""))
+    observe(dev_lab, [STATE])
+    assert len(m.rounds) == 2
