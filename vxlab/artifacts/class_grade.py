@@ -16,8 +16,11 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
+from vxlab.artifacts import junit as junit_xml
 from vxlab.base.errors import ConfigError
 from vxlab.features.spec import DONE
 from vxlab.live.grading import SectionGrade, by_chapter
@@ -44,11 +47,12 @@ class GroupGrade:
     seconds: float = 0.0  # the group's own grade, snapshot and judging
     error: str = ""  # why it could not be graded
 
-    @property
+    # Read once per cell of the matrix and the gradebook: computed once per group.
+    @cached_property
     def chapters(self) -> list[SectionGrade]:
         return by_chapter(list(self.graded))
 
-    @property
+    @cached_property
     def by_step(self) -> dict[StepKey, Graded]:
         return dict(zip(step_keys(self.graded), self.graded, strict=True))
 
@@ -250,25 +254,7 @@ def html(graded: ClassGrade, project: str, time: str) -> str:
 
 def junit(graded: ClassGrade) -> str:
     """One JUnit testsuite per group, one case per step, for a CI that shows test reports."""
-    from xml.etree import ElementTree as ET
-
     suites = ET.Element("testsuites", name="vxlab-class-grade", time=f"{graded.seconds:.1f}")
     for g in graded.groups:
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=f"vxlab-grade-{g.stack}",
-            tests=str(len(g.graded)),
-            failures=str(sum(s.verdict != DONE for s in g.graded)),
-            errors="1" if g.error else "0",
-            time=f"{g.seconds:.1f}",
-        )
-        if g.error:
-            ET.SubElement(ET.SubElement(suite, "testcase", name="graded"), "error", message=g.error)
-        for s in g.graded:
-            case = ET.SubElement(suite, "testcase", classname=f"{g.stack}.§{s.section}", name=f"{s.machine}: {s.name}")
-            if s.verdict != DONE:
-                ET.SubElement(
-                    case, "failure", message=f"{s.verdict}: {s.observed}", type=s.verdict
-                ).text = f"expected: {s.expected}\nhint: {s.hint}"
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True)
+        junit_xml.suite(g.stack, g.graded, g.seconds, parent=suites, error=g.error)
+    return junit_xml.text(suites)

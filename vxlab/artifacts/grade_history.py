@@ -13,10 +13,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from vxlab.artifacts.classview import GRADES_DIR
 from vxlab.live.grading import by_chapter
 from vxlab.live.judging import Graded
 
-HISTORY_DIR = Path(".vxlab") / "grades"
 SNAPSHOTS_DIR = Path(".vxlab") / "snapshots"
 
 
@@ -28,7 +28,7 @@ def tool_version() -> str:
 
 
 def history_path(project: Path, stack: str) -> Path:
-    return project / HISTORY_DIR / f"{stack}.history.jsonl"
+    return project / GRADES_DIR / f"{stack}.history.jsonl"
 
 
 def record_of(graded: Sequence[Graded], *, time: str, stage: str, source: str, taken: str) -> dict[str, Any]:

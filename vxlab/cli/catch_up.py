@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from vxlab.cli.common import add_stack_args, find_project, load_checked_args
 from vxlab.engine.automation import engine_env, select
 from vxlab.live.grading import CHAPTERS, grade_lab
 from vxlab.live.remote import LabShell
+from vxlab.live.snapshot import utc_now
 from vxlab.live.students import students_work
 from vxlab.model.stages import STAGE_NAMES, STAGE_SECTIONS, built_vms, stage_named, stage_rank
 
@@ -84,7 +84,7 @@ def keep_students_lab(shell: LabShell, project: Path, stack: str, target: str) -
     """The evidence of the students' own work, before the reference replaces it: a snapshot
     (no traffic: it is the state that is replaced) and a line in the group's grade history."""
     lab = shell.lab
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = utc_now()
     snapshot, graded = grade_lab(shell, lab, stack, CHAPTERS, traffic=False)
     path = grade_history.snapshot_path(project, stack, f"before-catch-up-to-{target}", now)
     path.parent.mkdir(parents=True, exist_ok=True)

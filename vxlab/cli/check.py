@@ -15,7 +15,7 @@ from vxlab.live.checks import lab_checks
 from vxlab.live.grading import snapshot_lab
 from vxlab.live.judging import Graded, judge, not_running, traffic_tasks
 from vxlab.live.remote import LabShell
-from vxlab.live.snapshot import Snapshot
+from vxlab.live.snapshot import Snapshot, utc_now
 
 
 def add_key_arg(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         args.project or find_project(Path.cwd()),
         args.stack,
         {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "time": utc_now(),
             "passed": len(outcomes) - failed,
             "failed": failed,
             "seconds": round(seconds, 1),

@@ -34,7 +34,7 @@ from vxlab.build.render import render_template
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.class_grade import grade_class
 from vxlab.cli.common import find_project
-from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary
+from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary, verb_command
 from vxlab.live.grading import CHAPTERS
 from vxlab.validate.load import list_stacks, load_checked, load_lab
 
@@ -170,8 +170,7 @@ def _engine_action(project: Path, action: str, key: Path) -> Action:
 
 def _check_action(project: Path, key: Path, known_hosts: Path | None) -> Action:
     def run_one(stack: str, p: Progress) -> str:
-        command = [sys.executable, "-m", "vxlab.cli", "check", "--stack", stack, "--project", str(project)]
-        command += ["--key", str(key)] + (["--known-hosts", str(known_hosts)] if known_hosts else [])
+        command = verb_command("check", stack, project, key, known_hosts)
         with p.log.open("a") as log:
             proc = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=log, text=True)
             assert proc.stdout is not None

@@ -10,16 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from vxlab.artifacts import class_grade, grade_history
-from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary
+from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary, verb_command
 from vxlab.live import snapshot as snapshots
 from vxlab.live.grading import CHAPTERS, grade_snapshot
+from vxlab.live.snapshot import utc_now
 
 
 def _grade_action(
@@ -34,9 +34,8 @@ def _grade_action(
     def run_one(stack: str, p: Progress) -> str:
         kept = grade_history.snapshot_path(project, stack, "class-grade", now)
         kept.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "vxlab.cli", "grade", "--stack", stack, "--project", str(project)]
-        command += ["--key", str(args.key.expanduser()), "--save-snapshot", str(kept), "--json"]
-        command += ["--known-hosts", str(args.known_hosts)] if args.known_hosts else []
+        command = verb_command("grade", stack, project, args.key.expanduser(), args.known_hosts)
+        command += ["--save-snapshot", str(kept), "--json"]
         command += [f"--section={ch}" for ch in chapters] + (["--no-traffic"] if args.no_traffic else [])
         command += ["--behaviour"] if args.behaviour else []
         started = time.monotonic()
@@ -66,7 +65,7 @@ def grade_class(args: argparse.Namespace, project: Path, stacks: list[str]) -> i
     chapters = tuple(sorted(set(args.section or CHAPTERS), key=int))
     # Before any lab is asked: a roster that does not cover the class is refused now.
     roster = class_grade.read_roster(args.roster, stacks) if args.roster else None
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = utc_now()
     found: dict[str, class_grade.GroupGrade] = {}
     progress = [Progress(stack, "grade", log_path(project, stack, "grade")) for stack in stacks]
     start = time.monotonic()

@@ -14,7 +14,7 @@ from vxlab.cli.common import add_stack_args, load_checked_args
 from vxlab.live.drift import drifted, expected_state, observations
 from vxlab.live.observe import take
 from vxlab.live.remote import LabShell
-from vxlab.live.snapshot import Snapshot
+from vxlab.live.snapshot import Snapshot, utc_now
 
 
 def add_parser(sub: Any) -> None:
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     # The host switch's files are installed by local commands, or over SSH to hypervisor.ssh_host.
     expected = expected_state(lab, args.stack, local_host=lab.hypervisor.ssh_host is None)
     reads = observations(expected)
-    snapshot = Snapshot(lab, args.stack, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    snapshot = Snapshot(lab, args.stack, utc_now())
     with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
         take(shell, reads.values(), snapshot, "drift")
     diffs = drifted(expected, reads, snapshot, args.stack)

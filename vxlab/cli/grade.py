@@ -9,9 +9,8 @@ import json
 import time
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
-from vxlab.artifacts import grade_history
+from vxlab.artifacts import grade_history, junit
 from vxlab.artifacts.classview import save_grade
 from vxlab.base.errors import ConfigError
 from vxlab.cli.check import add_key_arg, rounds_line
@@ -22,7 +21,7 @@ from vxlab.live.drill import run_scenario
 from vxlab.live.grading import CHAPTERS, by_chapter, complete, grade_lab, grade_snapshot
 from vxlab.live.judging import Graded, not_running
 from vxlab.live.remote import LabShell
-from vxlab.model.stages import chapter
+from vxlab.live.snapshot import utc_now
 
 
 def add_parser(sub: Any) -> None:
@@ -69,21 +68,7 @@ def _line(g: Graded) -> str:
 
 
 def write_junit(path: Path, stack: str, graded: list[Graded], seconds: float) -> None:
-    suite = ET.Element(
-        "testsuite",
-        name=f"vxlab-grade-{stack}",
-        tests=str(len(graded)),
-        failures=str(sum(g.verdict != "done" for g in graded)),
-        time=f"{seconds:.1f}",
-    )
-    for g in graded:
-        case = ET.SubElement(suite, "testcase", classname=f"{stack}.§{g.section}", name=f"{g.machine}: {g.name}")
-        if g.verdict != "done":
-            ET.SubElement(
-                case, "failure", message=f"{g.verdict}: {g.observed}", type=g.verdict
-            ).text = f"expected: {g.expected}\nhint: {g.hint}"
-        ET.SubElement(case, "system-out").text = g.observed
-    ET.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
+    path.write_text(junit.text(junit.suite(stack, graded, seconds)))
 
 
 def show_history(args: argparse.Namespace) -> int:
@@ -115,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         lab = load_checked_args(args)
         with LabShell(lab, args.key.expanduser(), args.known_hosts) as shell:
             snapshot, graded = grade_lab(shell, lab, args.stack, chapters, traffic=not args.no_traffic)
-            if args.behaviour and chapter(behaviour.section_of(lab, behaviour.BEHAVIOURS[0])) in chapters:
+            if args.behaviour and behaviour.chapter_of(lab) in chapters:
                 steps = behaviour.behaviour_steps(lab, lambda scenario: run_scenario(shell, lab, scenario))
                 behaviour.keep(snapshot.notes, steps)
                 graded += steps
@@ -124,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - start
     stack, stage = snapshot.stack, snapshot.lab.stage
     sections = by_chapter(graded)
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = utc_now()
     if args.json:
         print(
             json.dumps(

@@ -7,6 +7,7 @@ the scheduling and the reporting are tested without a lab.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +47,12 @@ class Progress:
 
 
 Action = Callable[[str, Progress], str]  # returns the summary's detail; raises on failure
+
+
+def verb_command(verb: str, stack: str, project: Path, key: Path, known_hosts: Path | None) -> list[str]:
+    """A `vxlab` verb on one stack of the project, in its own process (its own SSH to the lab)."""
+    command = [sys.executable, "-m", "vxlab.cli", verb, "--stack", stack, "--project", str(project)]
+    return command + ["--key", str(key)] + (["--known-hosts", str(known_hosts)] if known_hosts else [])
 
 
 def log_path(project: Path, stack: str, action: str) -> Path:

@@ -70,12 +70,13 @@ BEHAVIOURS = (
 )
 
 
+def chapter_of(lab: Lab) -> str:
+    """The chapter the behaviour steps are graded in: the last tenant's, which needs both."""
+    return vm_sections(lab)[last_tenant(lab).name]
+
+
 def section_of(lab: Lab, behaviour: Behaviour) -> str:
-    return f"{vm_sections(lab)[last_tenant(lab).name]}.{behaviour.subsection}"
-
-
-def machine_of(lab: Lab, behaviour: Behaviour) -> str:
-    return last_tenant(lab).name
+    return f"{chapter_of(lab)}.{behaviour.subsection}"
 
 
 def graded_of(lab: Lab, behaviour: Behaviour, outcome: Outcome | None, problem: str = "") -> Graded:
@@ -91,7 +92,7 @@ def graded_of(lab: Lab, behaviour: Behaviour, outcome: Outcome | None, problem: 
     return Graded(
         section,
         behaviour.name,
-        machine_of(lab, behaviour),
+        last_tenant(lab).name,
         verdict,
         observed,
         behaviour.expect(lab, outcome),

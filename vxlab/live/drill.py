@@ -241,12 +241,12 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     # Only the probe cut leaves the master reachable while its check decides both figures.
     reads_log = scenario == "probe-cut"
 
-    # One stream watches the surviving side for the whole scenario: it takes the VIPs over
-    # (failover), then hands them back when the master pre-empts it (fail-back). The master itself
-    # cannot be watched then: its SSH goes over the link the fault cut, or it is still booting.
     settled = wait_until(lambda: reaches_probes(shell, lab, watcher), time.monotonic(), SETTLE_LIMIT_S, every=2.0)
     if settled == float("inf"):
         raise RuntimeError(f"{watcher} cannot ping the probes for {SETTLE_LIMIT_S:.0f} s: run `vxlab check` first")
+    # One stream watches the surviving side for the whole scenario: it takes the VIPs over
+    # (failover), then hands them back when the master pre-empts it (fail-back). The master itself
+    # cannot be watched then: its SSH goes over the link the fault cut, or it is still booting.
     watch = _VipWatch(shell, lab, new, up_bound * 2 + back_bound + WATCH_SLACK_S)
     faulty = False
     try:

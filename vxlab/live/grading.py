@@ -19,7 +19,7 @@ from vxlab.live import behaviour
 from vxlab.live.checks import lab_checks
 from vxlab.live.judging import Graded, judge, observe_tasks, traffic_tasks
 from vxlab.live.remote import LabShell
-from vxlab.live.snapshot import Snapshot
+from vxlab.live.snapshot import Snapshot, utc_now
 from vxlab.model.lab import Lab
 from vxlab.model.stages import chapter, section_title
 
@@ -64,7 +64,7 @@ def snapshot_lab(
 ) -> Snapshot:
     """A snapshot of the running lab holding what `tasks` (and the traffic checks, and `extra`)
     observe."""
-    snapshot = Snapshot(lab, stack, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    snapshot = Snapshot(lab, stack, utc_now())
     observe_tasks(shell, lab, tasks, snapshot, traffic, sleep, extra)
     return snapshot
 

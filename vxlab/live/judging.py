@@ -24,7 +24,7 @@ from vxlab.live.bounds import settle_bound
 from vxlab.live.framing import NOT_RUN
 from vxlab.live.observe import take
 from vxlab.live.remote import LabShell, Result
-from vxlab.live.snapshot import Snapshot
+from vxlab.live.snapshot import Snapshot, utc_now
 from vxlab.live.traffic import TRANSFER_LANE, global_ipv6, server_addresses, traffic_checks
 from vxlab.live.traffic_live import ServerDown, transfer_server
 from vxlab.model.lab import Lab
@@ -215,10 +215,10 @@ def _to_look_again(tasks: Sequence[Task], snapshot: Snapshot) -> list[Task]:
     starved = [t for t in tasks if not t.relook and _timed_out(t, snapshot)]
     if vips_cannot_move(snapshot):
         return starved
-    failed = [t for t in tasks if t.relook and not judge(t, snapshot).ok and _may_pass_later(t, snapshot)]
-    failed += starved
+    failing = [t for t in tasks if t.relook and not judge(t, snapshot).ok]
+    failed = [t for t in failing if _may_pass_later(t, snapshot)] + starved
     transfers = [t for t in tasks if t.lane == TRANSFER_LANE]
-    if transfers and all(not judge(t, snapshot).ok for t in transfers):
+    if transfers and all(t in failing for t in transfers):
         failed = [t for t in failed if t.lane != TRANSFER_LANE]
     return failed
 
@@ -248,6 +248,6 @@ def observe_tasks(
 
 def look(shell: LabShell, lab: Lab, tasks: Sequence[Task], label: str = "look") -> list[Graded]:
     """A few state reads observed at once (one round) and judged, no second look: the drills'."""
-    snapshot = Snapshot(lab, "", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    snapshot = Snapshot(lab, "", utc_now())
     take(shell, [t.observation for t in tasks], snapshot, label)
     return [judge(t, snapshot) for t in tasks]

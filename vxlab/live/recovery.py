@@ -32,7 +32,7 @@ from vxlab.live.drill_report import Outcome
 from vxlab.live.judging import Graded, judge, observe_tasks
 from vxlab.live.observe import take
 from vxlab.live.remote import LabShell, Result
-from vxlab.live.snapshot import Snapshot
+from vxlab.live.snapshot import Snapshot, utc_now
 from vxlab.live.traffic import CURL_TAG, download_command, downloaded, server_site
 from vxlab.live.traffic_live import transfer_server
 from vxlab.model.lab import Lab
@@ -188,7 +188,7 @@ def probe_round(shell: LabShell, lab: Lab, containers: list[str]) -> dict[str, R
 
 def traffic_outcomes(shell: LabShell, lab: Lab) -> list[Graded]:
     """The traffic checks on the running lab (TCP transfers, full-size pings), judged."""
-    snapshot = Snapshot(lab, "", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    snapshot = Snapshot(lab, "", utc_now())
     made = observe_tasks(shell, lab, [], snapshot, traffic=True)
     return [judge(t, snapshot) for t in made]
 

@@ -7,6 +7,7 @@ snapshot saved to a file (`vxlab snapshot --out FILE`) is graded later exactly a
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,11 @@ from vxlab.model.lab import Lab
 from vxlab.validate.load import build_lab
 
 FORMAT = "vxlab-snapshot/1"
+
+
+def utc_now() -> str:
+    """When a snapshot, a grade or a check was taken: UTC, ISO 8601 to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass
