@@ -279,6 +279,8 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         restored = time.monotonic()
         _run(shell, fault.machine, fault.undo)
         faulty = False
+        # Every fault cut the old master off (its uplink, its probes' path or the VM itself).
+        shell.reconnect([old.name])
         failback = watch.wait_for(set(), restored, back_bound + 10)
     finally:
         watch.close()

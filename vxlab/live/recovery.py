@@ -213,6 +213,8 @@ def run(shell: LabShell, lab: Lab, scenario: str, report: Callable[[str], None] 
     cut = time.monotonic()
     for command in fault.make:
         shell.host(command, timeout=60)
+    # The router carries the path to every VM (the tenants sit behind it).
+    shell.reconnect(list(shell.endpoints))
     for command in fault.undo:
         result = shell.host(command, timeout=120)
         if not result.ok:

@@ -77,6 +77,10 @@ def hypervisor_host_key(lab: Lab) -> str | None:
     )
 
 
+SERVER_ALIVE_S = 10
+SERVER_ALIVE_COUNT = 6
+
+
 @dataclass(frozen=True)
 class Result:
     code: int
@@ -102,9 +106,19 @@ class LabShell:
         self.known_hosts.write_text(pinned_host_keys(lab, known_hosts))
 
     def close(self) -> None:
-        for vm, (host, _) in self.endpoints.items():
-            subprocess.run([*self._ssh_base(vm), "-O", "exit", f"root@{host}"], capture_output=True, check=False)
+        self.reconnect(list(self.endpoints))
         self._control.cleanup()
+
+    def reconnect(self, vms: list[str]) -> None:
+        """Ends the kept connections to `vms`, so the next command opens a new one. Called once a
+        fault killed a VM or cut the path to it: a kept connection whose TCP segments went
+        unanswered backs its retransmissions off (0.2 s doubling to 2 min), so after a router
+        crash of a minute its next segment could leave 100 s after the path was back, and every
+        command sent through it waited that long (CI: a group's containers read as cut off 110 s
+        after they carried traffic again)."""
+        for vm in vms:
+            host = self.endpoints[vm][0]
+            subprocess.run([*self._ssh_base(vm), "-O", "exit", f"root@{host}"], capture_output=True, check=False)
 
     def __enter__(self) -> LabShell:
         return self
@@ -136,6 +150,13 @@ class LabShell:
             "ControlMaster=auto",
             "-o",
             "ControlPersist=120",
+            # A kept connection nobody answers for a minute is dropped, not waited on: a fault
+            # vxlab did not make can also leave one behind (a guest stalled under TCG load
+            # held a command for up to 19 s, measured with two groups graded at once).
+            "-o",
+            f"ServerAliveInterval={SERVER_ALIVE_S}",
+            "-o",
+            f"ServerAliveCountMax={SERVER_ALIVE_COUNT}",
             "-o",
             f"ControlPath={self._control.name}/{vm}",
         ]
