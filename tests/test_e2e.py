@@ -143,15 +143,33 @@ def test_a_failed_drill_fails_the_run(tmp_path: Path) -> None:
 
 def test_the_lab_run_drills_every_scenario_somewhere_but_the_hypervisors_restart() -> None:
     """host-reboot is a power cut that also takes the group's host side down: measured by hand
-    (docs/faults.md), it would add five minutes to a run that has none to spare."""
+    (docs/faults.md), it would add five minutes to a run that has none to spare. The behaviour
+    steps of the class grade run their scenarios on both groups."""
     from vxlab.cli.drill import SCENARIOS
     from vxlab.engine.lab_e2e import DRILLS_ALONE, DRILLS_SIDE_BY_SIDE
+    from vxlab.live.behaviour import BEHAVIOURS
 
     drilled = {s for scenarios in DRILLS_SIDE_BY_SIDE.values() for s in scenarios} | set(DRILLS_ALONE)
-    assert drilled == set(SCENARIOS) - {"host-reboot"}
+    assert drilled | {b.scenario for b in BEHAVIOURS} == set(SCENARIOS) - {"host-reboot"}
 
 
 def test_the_crashes_that_reboot_a_vm_are_drilled_alone() -> None:
     from vxlab.engine.lab_e2e import DRILLS_ALONE
 
     assert {"master-crash", "router-crash", "power-cut"} <= set(DRILLS_ALONE)
+
+
+@pytest.mark.parametrize("verdict", ["done", "not done", "wrong"])
+def test_the_lab_run_reads_each_groups_step_verdict_from_the_class_grades_junit(tmp_path: Path, verdict: str) -> None:
+    from vxlab.artifacts.class_grade import ClassGrade, GroupGrade, junit
+    from vxlab.engine.lab_e2e import _junit_steps
+    from vxlab.live.judging import Graded
+
+    step = Graded("6.8", "the VIPs move: back", "g39-greenTenant", verdict, "seen", "expected", "hint")  # type: ignore[arg-type]
+    other = Graded("6.8", "the VIPs move: back", "g38-greenTenant", "done", "seen", "expected", "hint")
+    groups = [GroupGrade("ci", 39, "router", "now", (step,)), GroupGrade("ci2", 38, "full", "now", (other,))]
+    (tmp_path / "class.xml").write_text(junit(ClassGrade(groups, ("6",))))
+    assert _junit_steps(tmp_path / "class.xml") == {
+        ("ci", "6.8", "the VIPs move: back"): verdict,
+        ("ci2", "6.8", "the VIPs move: back"): "done",
+    }

@@ -8,21 +8,25 @@ serving every purpose it can so the run fits `.ci/run`'s time.
    (1 MiB transfers both ways from every container over IPv4 and IPv6, full-size DF pings), the
    grade of its saved snapshot identical (`grade --from`), one step broken by hand and graded
    wrong with its section's hint, the VXLAN broken by hand and the whole lab graded within its
-   bound, `vxlab catch-up --to full`, the grade complete again, the next preview empty; the fast
-   loop's figures, each beside the floor measured in the same run (docs/fast-loop.md).
-2. `ci2` brought up beside it by `vxlab class up` (Automation API), both checked, both graded
-   at once by `vxlab class grade` (the matrix in a browser, the gradebook, `ci`'s history), the
-   drill that runs with the other group up (link-down on `ci2` over SSH), `ci2`'s drift with its
-   host files over SSH.
+   bound; the fast loop's figures, each beside the floor measured in the same run
+   (docs/fast-loop.md).
+2. `ci2` brought up beside it, full, by `vxlab class up` (Automation API). A resilience mistake
+   made by hand in the students' lab (the master's keepalived without its track scripts), then
+   both groups graded at once by `vxlab class grade --behaviour`: the behaviour steps (the
+   probe-cut and dhcp-peer-down scenarios) done on `ci2` and on `ci` but the mistake's, which is
+   wrong; the matrix in a browser, the gradebook. Then `vxlab catch-up --to full` on `ci`, the
+   grade complete again, the next preview empty, `ci`'s grade history; both checked, the drill
+   that runs with the other group up (link-down on `ci2` over SSH), `ci2`'s drift with its host
+   files over SSH.
 3. `ci`'s own: a second preview and up that change nothing, refresh then an empty preview, a
    one-priority change touching one resource, a one-DHCP-setting change touching the two DHCP
    containers, a container stopped then one deleted by hand that a refreshed preview shows and
    the next up brings back, the pinned host keys, drift clean, a hand edit reported and repaired,
    `vxlab check`, the handout, the class view; then `ci` destroyed, `ci2` checked as the
    survivor (the shared bridge and pool stay).
-4. `ci2` alone (a fault must not share the CPUs with another group's idle load, a crashed VM's
-   reboot least of all): probe-cut, dhcp-peer-down, master-crash, router-crash and power-cut,
-   `virsh` over SSH; destroyed; no residue of either group.
+4. `ci2` alone (a crashed VM's reboot must not share the CPUs with another group's idle load):
+   master-crash, router-crash and power-cut, `virsh` over SSH; destroyed; no residue of either
+   group.
 Every name comes from the model."""
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ import os
 import re
 import shlex
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
+from xml.etree import ElementTree as ET
 
 from vxlab.artifacts.browser import open_page
 from vxlab.build.provision import seed_folder
@@ -44,7 +50,9 @@ from vxlab.engine.sampler import Sampler, qemu_sum
 from vxlab.engine.students import students_do_their_chapters
 from vxlab.engine.timeline import read_events, spans
 from vxlab.features.keepalived import KEEPALIVED_CONF
+from vxlab.live import behaviour
 from vxlab.live import snapshot as snapshots
+from vxlab.live.behaviour import BEHAVIOURS
 from vxlab.live.remote import LabShell
 from vxlab.model.lab import Lab
 from vxlab.model.stages import last_tenant, vm_sections
@@ -61,7 +69,9 @@ TAKEN = re.compile(r"^\s+\S+: (replaces|keeps) ")
 # (measured in a run: 63 % and 80 %), and there a second scenario right after a first found
 # ci's watcher unable to reach the probes for a minute.
 DRILLS_SIDE_BY_SIDE = {OTHER: ("link-down",)}
-DRILLS_ALONE = ("probe-cut", "dhcp-peer-down", "master-crash", "router-crash", "power-cut")
+# probe-cut and dhcp-peer-down run on both groups as the class grade's behaviour steps (the
+# same code).
+DRILLS_ALONE = ("master-crash", "router-crash", "power-cut")
 
 
 def run_lab(root: Path, folder: Path) -> None:
@@ -139,10 +149,10 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     s.vxlab("grade", "--from", str(d / "snapshot-stage-router.json"), log=d / "grade-stage-router.txt", check=False)
     _report_grade(report, "stage router, untouched", d / "grade-stage-router.txt")
 
-    figures = _students_and_catch_up(s, lab, report, keys)
+    figures = _students(s, lab, report, keys)
     figures += _loop_figures(s, lab, report, keys)
 
-    # The second group, beside the first.
+    # The second group, beside the first, while the first still holds its students' work.
     started = time.monotonic()
     with report.timed(f"class up {OTHER} (over qemu+ssh, {STACK} running)"):
         s.vxlab("class", "up", "--stacks", OTHER, "--parallel", "1", "--key", str(s.key), log=d / "class-up.txt")
@@ -159,6 +169,10 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
             f"up / boot = {up_other / max(boot, 1):.1f}",
         )
     )
+    wrong_behaviour = _untracked_master(s, lab, report)
+    _class_grade(s, report, CLASS_ROSTER, wrong_behaviour)
+    _catch_up(s, report, keys)
+    _history(s, report, STACK)
     with report.timed(f"class check ({STACK}, then {OTHER})"):
         s.vxlab(
             "class",
@@ -173,7 +187,6 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
             log=d / "class-check.txt",
         )
     print((d / "class-check.txt").read_text(), end="", flush=True)
-    _class_grade(s, report, CLASS_ROSTER, STACK)
     guests = {stack: _domains(group) for stack, group in labs.items()}
     before = {stack: qemu_sum("times", g) for stack, g in guests.items()}
     time.sleep(30)
@@ -228,18 +241,43 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
 CLASS_ROSTER = {STACK: ("ada@example.edu", "bo@example.edu"), OTHER: ("cy@example.edu",)}
 
 
-def _class_grade(s: Scratch, report: Report, roster: dict[str, tuple[str, ...]], history_of: str) -> None:
-    """Issue 30 on the groups of `roster`: graded at once (state only: both were just checked
-    with traffic), the matrix seen in a real browser, the gradebook read as Moodle's import reads
-    it, and `history_of`'s history holding its students' grades, the lab kept before catch-up
-    and the grades after."""
+@dataclass(frozen=True)
+class Mistake:
+    """A step a mistake made by hand must turn wrong: its group, section and step name."""
+
+    stack: str
+    section: str
+    step: str
+
+
+def _untracked_master(s: Scratch, lab: Lab, report: Report) -> Mistake:
+    """The resilience mistake the state cannot see (issue 30): the master's keepalived without
+    its track scripts still holds both VIPs and reads done in every state step, but cutting its
+    probe never moves the gateway."""
+    master = lab.master()
+    with LabShell(lab, s.key, s.dir / "known_hosts") as shell:
+        shell.vm(master.name, f"sed -i '/track_script {{/,/}}/d' {KEEPALIVED_CONF} && systemctl reload keepalived")
+        left = shell.vm(master.name, f"grep -c track_script {KEEPALIVED_CONF}").out.strip()
+    if left != "0":
+        raise Failed(f"the track scripts are still in {master.name}'s {KEEPALIVED_CONF} ({left} lines)")
+    probe_cut = next(b for b in BEHAVIOURS if b.scenario == "probe-cut")
+    report.say(f"mistake made by hand on {STACK}: {master.name}'s keepalived without its track scripts")
+    return Mistake(STACK, behaviour.section_of(lab, probe_cut), probe_cut.name)
+
+
+def _class_grade(s: Scratch, report: Report, roster: dict[str, tuple[str, ...]], mistake: Mistake) -> None:
+    """Issue 30 on the groups of `roster`, one at stage router with its students' work and a
+    resilience mistake, the others full: graded at once with the behaviour steps (state only
+    otherwise: the students' lab was just graded with traffic), every behaviour step done but
+    the mistake's, which is wrong; the matrix seen in a real browser, the gradebook read as
+    Moodle's import reads it."""
     d = s.dir
     stacks = list(roster)
     (d / "roster.csv").write_text(
         "stack,email\n" + "".join(f"{stack},{who}\n" for stack, people in roster.items() for who in people)
     )
     outputs = {"html": d / "class-grade.html", "csv": d / "class-grade.csv", "junit": d / "class-grade.xml"}
-    with report.timed(f"class grade ({' and '.join(stacks)} at once, no traffic)"):
+    with report.timed(f"class grade ({' and '.join(stacks)} at once, behaviour, no traffic)"):
         s.vxlab(
             "class",
             "grade",
@@ -248,6 +286,7 @@ def _class_grade(s: Scratch, report: Report, roster: dict[str, tuple[str, ...]],
             "--parallel",
             str(len(stacks)),
             "--no-traffic",
+            "--behaviour",
             "--key",
             str(s.key),
             "--roster",
@@ -257,25 +296,66 @@ def _class_grade(s: Scratch, report: Report, roster: dict[str, tuple[str, ...]],
         )
     for line in (d / "class-grade.txt").read_text().splitlines()[-(len(stacks) + 4) :]:
         report.say(f"class grade: {line}")
+    steps = _junit_steps(outputs["junit"])
+    names = {b.name for b in BEHAVIOURS}
+    seen = {(stack, section, step): verdict for (stack, section, step), verdict in steps.items() if step in names}
+    for (stack, section, step), verdict in sorted(seen.items()):
+        report.say(f"class grade: behaviour {stack} §{section} {step}: {verdict}")
+    wrong = (mistake.stack, mistake.section, mistake.step)
+    expected = {key: "wrong" if key == wrong else "done" for key in seen}
+    if len(seen) != len(stacks) * len(BEHAVIOURS) or seen != expected:
+        raise Failed(f"behaviour steps: {seen}, expected {expected}")
+    # The mistake may also show in a state step (a judge that sees it is welcome); nothing else may.
+    others = {key: verdict for key, verdict in steps.items() if key not in seen and verdict != "done"}
+    if any(stack != mistake.stack for stack, _, _ in others):
+        raise Failed(f"state steps not done on complete labs: {others}")
+    for (stack, section, step), verdict in sorted(others.items()):
+        report.say(f"class grade: the mistake also read {verdict} in {stack} §{section} {step}")
     with outputs["csv"].open() as f:
         marks = [(m["Email address"], m["Group"], m["vxlab total (%)"]) for m in csv.DictReader(f)]
-    expected = [(who, stack, "100.00") for stack, people in roster.items() for who in people]
-    if marks != expected:
-        raise Failed(f"the class gradebook is not one full mark per student: {marks}")
+    full = [(who, stack) for stack, people in roster.items() for who in people]
+    if [(who, stack) for who, stack, _ in marks] != full or any(
+        (total == "100.00") != (stack != mistake.stack) for _, stack, total in marks
+    ):
+        raise Failed(f"the class gradebook is not one mark per student, full but for {mistake.stack}: {marks}")
     with open_page(outputs["html"]) as page:
         page.raise_for_problems()
         cells = page.evaluate("[...document.querySelectorAll('td.step')].map(c => c.className)")
         (d / "class-grade.png").write_bytes(page.screenshot())
-    if not cells or any(c not in ("step", "step done") for c in cells):
-        raise Failed(f"the class matrix shows a step not done on complete labs: {sorted(set(cells))}")
-    report.say(f"class grade: {len(cells)} cells in a browser, all done (class-grade.png); {len(marks)} marks")
-    s.vxlab("grade", "--history", stack=history_of, log=d / f"history-{history_of}.txt")
-    history = (d / f"history-{history_of}.txt").read_text()
+    shown = {c: cells.count(c) for c in set(cells)}
+    failing = sum(n for c, n in shown.items() if c not in ("step", "step done"))
+    if not shown.get("step wrong") or failing != len(others) + 1:
+        raise Failed(f"the class matrix does not show the {len(others) + 1} steps the mistake failed: {shown}")
+    report.say(
+        f"class grade: {len(cells)} cells in a browser, {shown.get('step done', 0)} done, {failing} not "
+        f"(class-grade.png); {len(marks)} marks: " + ", ".join(f"{who} {total}" for who, _, total in marks)
+    )
+
+
+def _junit_steps(path: Path) -> dict[tuple[str, str, str], str]:
+    """Each step of a class grade's JUnit report: (stack, section, step) -> its verdict."""
+    steps = {}
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        stack = suite.attrib["name"].removeprefix("vxlab-grade-")
+        for case in suite.iter("testcase"):
+            section = case.attrib.get("classname", "").removeprefix(f"{stack}.§")
+            step = case.attrib["name"].split(": ", 1)[-1]
+            failure = case.find("failure")
+            steps[(stack, section, step)] = "done" if failure is None else failure.attrib.get("type", "failed")
+    return steps
+
+
+def _history(s: Scratch, report: Report, stack: str) -> None:
+    """`stack`'s grade history holds its students' grades, the lab kept before catch-up and the
+    grades after."""
+    d = s.dir
+    s.vxlab("grade", "--history", stack=stack, log=d / f"history-{stack}.txt")
+    history = (d / f"history-{stack}.txt").read_text()
     sources = [line.split()[3] for line in history.splitlines() if line.startswith("20")]
     if "catch-up" not in sources or len(sources) < 3:
-        raise Failed(f"{history_of}'s grade history misses grades: {sources}")
+        raise Failed(f"{stack}'s grade history misses grades: {sources}")
     progress = "; ".join(line for line in history.splitlines() if line.startswith("§"))
-    report.say(f"{history_of}'s history: {len(sources)} grades ({', '.join(dict.fromkeys(sources))}); {progress}")
+    report.say(f"{stack}'s history: {len(sources)} grades ({', '.join(dict.fromkeys(sources))}); {progress}")
 
 
 def _domains(lab: Lab) -> tuple[str, ...]:
@@ -328,12 +408,11 @@ def _loop_figures(s: Scratch, lab: Lab, report: Report, keys: tuple[str, ...]) -
     return figures
 
 
-def _students_and_catch_up(s: Scratch, lab: Lab, report: Report, keys: tuple[str, ...]) -> list[Figure]:
+def _students(s: Scratch, lab: Lab, report: Report, keys: tuple[str, ...]) -> list[Figure]:
     """Issue 23 on one lab: students configure §5-6 their own way, the grade finds it complete
     (and the grade of its saved snapshot is the same); one step broken by hand is graded wrong
-    with its section's hint, the VXLAN broken by hand is graded within its bound; catch-up to
-    `full` puts vxlab's configuration over theirs; the grade is complete again and the next
-    preview empty. Returns the grades' figures."""
+    with its section's hint, the VXLAN broken by hand is graded within its bound. Returns the
+    grades' figures."""
     d = s.dir
     with LabShell(lab, s.key, d / "known_hosts") as shell:
         with report.timed("students configure §5-6 their way"):
@@ -398,6 +477,13 @@ def _students_and_catch_up(s: Scratch, lab: Lab, report: Report, keys: tuple[str
         shell.vm(broken_tenant.name, "sysctl -w net.ipv4.ip_forward=1")
         figures.append(_broken_vxlan(s, lab, report, keys, shell, floor))
 
+    return figures
+
+
+def _catch_up(s: Scratch, report: Report, keys: tuple[str, ...]) -> None:
+    """catch-up to `full` puts vxlab's configuration over the students' (their mistake too): the
+    grade is complete again and the next preview empty."""
+    d = s.dir
     with report.timed("vxlab catch-up --to full"):
         s.vxlab("catch-up", *keys, "--to", "full", "--yes", stack=STACK, log=d / "catch-up.txt")
     taken = [line.strip() for line in (d / "catch-up.txt").read_text().splitlines() if TAKEN.search(line)]
@@ -407,7 +493,6 @@ def _students_and_catch_up(s: Scratch, lab: Lab, report: Report, keys: tuple[str
     _report_grade(report, "after catch-up", d / "grade-caught-up.txt")
     with report.timed("preview after catch-up"):
         s.pulumi("preview", "--diff", "--expect-no-changes", stack=STACK, log=d / "preview-after-catch-up.log")
-    return figures
 
 
 def _broken_vxlan(s: Scratch, lab: Lab, report: Report, keys: tuple[str, ...], shell: LabShell, floor: float) -> Figure:
