@@ -20,6 +20,7 @@ from vxlab.live.snapshot import Snapshot
 
 RECORDED = Path(__file__).parent / "snapshots"
 ROUTER, BLUE, GREEN, HOST = "g39-redRouter", "g39-blueTenant", "g39-greenTenant", "host"
+TRACKS = "each VRRP instance keepalived runs tracks a script"
 
 
 @cache
@@ -160,6 +161,9 @@ CASES: list[tuple[str, Verdict, str, str, str, str]] = [
     ("sysctls_on", "done", "ci-full", "3.5", HOST, "the host routes IPv4 and IPv6"),
     ("sysctls_on", "not done", "ci-router-undone", "4.1", ROUTER, "g39-redRouter routes IPv4 and IPv6"),
     ("sysctls_on", "wrong", "ci-mistakes", "5.2", BLUE, "g39-blueTenant routes IPv4 and IPv6"),
+    ("tracks_in", "done", "ci-full", "6.8", GREEN, TRACKS),
+    ("tracks_in", "not done", "ci-untracked", "5.8", BLUE, TRACKS),
+    ("tracks_in", "wrong", "ci-untracked", "6.8", GREEN, TRACKS),
     ("uploaded", "done", "ci-full", "7.4", "g39-blueDHCP", "IPv4 TCP upload of 1 MiB"),
     ("uploaded", "not done", "ci-mistakes", "7.4", "g39-blueC1", "IPv4 TCP upload of 1 MiB"),
     ("uploaded", "wrong", "ci-mistakes", "7.4", "g39-blueDHCP", "IPv4 TCP upload of 1 MiB"),
@@ -202,7 +206,15 @@ def test_every_judge_has_each_verdict_on_a_recorded_lab(judged_by: str, verdict:
 
 @pytest.mark.parametrize(
     "snapshot",
-    ["ci-full", "ci-stage-router", "ci-mistakes", "ci-host-mistakes", "ci-tenant-mistakes", "ci-vxlan-split"],
+    [
+        "ci-full",
+        "ci-stage-router",
+        "ci-mistakes",
+        "ci-host-mistakes",
+        "ci-tenant-mistakes",
+        "ci-vxlan-split",
+        "ci-untracked",
+    ],
 )
 def test_every_step_a_recording_was_taken_for_was_observed(snapshot: str) -> None:
     s = recorded(snapshot)

@@ -4,6 +4,7 @@ the state where the drills and checks read it."""
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,19 @@ from typing import Any
 from vxlab.features import graders
 from vxlab.features.common import SCRIPT
 from vxlab.features.spec import (
+    DONE,
+    NOT_DONE,
+    WRONG,
     Checker,
     Feature,
     FileSpec,
+    Grader,
     Machine,
     RenderedFile,
     RuleContext,
     Sandbox,
     Task,
+    Verdict,
     output,
     result,
 )
@@ -151,10 +157,54 @@ def vips_on(lab: Lab, tenant: Tenant, section: str, held: bool) -> Task:
     )
 
 
+# keepalived writes what it runs (every VRRP instance and script, as parsed) to this file on
+# SIGUSR1: its VRRP process a moment after the signal, the Interfaces section last. What runs,
+# not the file on disk: a file edited without a restart, or one that lost a block, reads here as
+# keepalived uses it.
+RUNNING_DUMP = "/tmp/keepalived.data"
+RUNNING_CONFIG = (
+    f"rm -f {RUNNING_DUMP}; pkill -USR1 -o -x keepalived || exit 3; "
+    f"for i in $(seq 50); do grep -q '< Interfaces >' {RUNNING_DUMP} 2>/dev/null && break; sleep 0.1; done; "
+    f"cat {RUNNING_DUMP}; rm -f {RUNNING_DUMP} /tmp/keepalived_parent.data"
+)
+
+
+def tracked_scripts(dump: str) -> dict[int, tuple[str, ...]]:
+    """Each running VRRP instance's VRID and the scripts it tracks, from keepalived's dump."""
+    found: dict[int, tuple[str, ...]] = {}
+    for block in re.split(r"^ VRRP Instance = ", dump, flags=re.M)[1:]:
+        vrid = re.search(r"^ {3}Virtual Router ID = (\d+)$", block, re.M)
+        listed = re.search(r"^ {3}Tracked scripts :\n((?: {5}\S.*\n?)*)", block, re.M)
+        if vrid:
+            names = tuple(line.split()[0] for line in listed.group(1).splitlines()) if listed else ()
+            found[int(vrid.group(1))] = names
+    return found
+
+
+def tracks_in(*vrids: int) -> Grader:
+    """keepalived runs an instance for each of `vrids`, and each tracks a script: without one a
+    master whose uplink fails keeps the VIPs, and its backup never takes over (seed §5.8)."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        running = tracked_scripts(out)
+        if not running:
+            return NOT_DONE, "keepalived runs no VRRP instance"
+        seen = ", ".join(
+            f"VRID {v} " + (f"tracks {' '.join(running[v])}" if running.get(v) else "tracks no script")
+            if v in running
+            else f"no instance with VRID {v}"
+            for v in vrids
+        )
+        return (DONE if all(running.get(v) for v in vrids) else WRONG), seen
+
+    return grade
+
+
 def _tasks(lab: Lab) -> list[Task]:
     tasks: list[Task] = []
     master = lab.master()
     last = last_tenant(lab)
+    vrids = (lab.vrrp.vrid4, lab.vrrp.vrid6)
     for t in lab.tenants.values():
         n = vm_sections(lab)[t.name]
         tasks.append(
@@ -165,6 +215,18 @@ def _tasks(lab: Lab) -> list[Task]:
                 KEEPALIVED_ACTIVE,
                 graders.service_active,
                 expect="active",
+            )
+        )
+        tasks.append(
+            Task(
+                f"{n}.8",
+                "each VRRP instance keepalived runs tracks a script",
+                t.name,
+                RUNNING_CONFIG,
+                tracks_in(*vrids),
+                expect=f"VRID {vrids[0]} and VRID {vrids[1]} each with a track_script",
+                hint="add a track_script block (the vrrp_script pinging the probe) to both vrrp_instance blocks, "
+                "then restart keepalived: a file edited but not reloaded is not what runs",
             )
         )
     # Which tenant holds the VIPs is known once both run: the later section checks it.
