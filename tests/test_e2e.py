@@ -170,6 +170,6 @@ def test_the_lab_run_reads_each_groups_step_verdict_from_the_class_grades_junit(
     groups = [GroupGrade("ci", 39, "router", "now", (step,)), GroupGrade("ci2", 38, "full", "now", (other,))]
     (tmp_path / "class.xml").write_text(junit(ClassGrade(groups, ("6",))))
     assert _junit_steps(tmp_path / "class.xml") == {
-        ("ci", "6.8", "the VIPs move: back"): verdict,
-        ("ci2", "6.8", "the VIPs move: back"): "done",
+        ("ci", "6.8", "g39-greenTenant", "the VIPs move: back"): verdict,
+        ("ci2", "6.8", "g38-greenTenant", "the VIPs move: back"): "done",
     }

@@ -256,10 +256,12 @@ def _untracked_master(s: Scratch, lab: Lab, report: Report) -> Mistake:
     probe never moves the gateway."""
     master = lab.master()
     with LabShell(lab, s.key, s.dir / "known_hosts") as shell:
-        shell.vm(master.name, f"sed -i '/track_script {{/,/}}/d' {KEEPALIVED_CONF} && systemctl reload keepalived")
+        made = shell.vm(
+            master.name, f"sed -i '/track_script {{/,/}}/d' {KEEPALIVED_CONF} && systemctl reload keepalived"
+        )
         left = shell.vm(master.name, f"grep -c track_script {KEEPALIVED_CONF}").out.strip()
-    if left != "0":
-        raise Failed(f"the track scripts are still in {master.name}'s {KEEPALIVED_CONF} ({left} lines)")
+    if not made.ok or left != "0":
+        raise Failed(f"{master.name}'s track scripts not removed ({left} lines left): {made.err.strip()[:200]}")
     probe_cut = next(b for b in BEHAVIOURS if b.scenario == "probe-cut")
     report.say(f"mistake made by hand on {STACK}: {master.name}'s keepalived without its track scripts")
     return Mistake(STACK, behaviour.section_of(lab, probe_cut), probe_cut.name)
@@ -298,19 +300,19 @@ def _class_grade(s: Scratch, report: Report, roster: dict[str, tuple[str, ...]],
         report.say(f"class grade: {line}")
     steps = _junit_steps(outputs["junit"])
     names = {b.name for b in BEHAVIOURS}
-    seen = {(stack, section, step): verdict for (stack, section, step), verdict in steps.items() if step in names}
-    for (stack, section, step), verdict in sorted(seen.items()):
-        report.say(f"class grade: behaviour {stack} §{section} {step}: {verdict}")
+    seen = {key: verdict for key, verdict in steps.items() if key[3] in names}
+    for (stack, section, machine, step), verdict in sorted(seen.items()):
+        report.say(f"class grade: behaviour {stack} §{section} {machine} {step}: {verdict}")
     wrong = (mistake.stack, mistake.section, mistake.step)
-    expected = {key: "wrong" if key == wrong else "done" for key in seen}
+    expected = {key: "wrong" if (key[0], key[1], key[3]) == wrong else "done" for key in seen}
     if len(seen) != len(stacks) * len(BEHAVIOURS) or seen != expected:
         raise Failed(f"behaviour steps: {seen}, expected {expected}")
     # The mistake may also show in a state step (a judge that sees it is welcome); nothing else may.
     others = {key: verdict for key, verdict in steps.items() if key not in seen and verdict != "done"}
-    if any(stack != mistake.stack for stack, _, _ in others):
+    if any(key[0] != mistake.stack for key in others):
         raise Failed(f"state steps not done on complete labs: {others}")
-    for (stack, section, step), verdict in sorted(others.items()):
-        report.say(f"class grade: the mistake also read {verdict} in {stack} §{section} {step}")
+    for (stack, section, machine, step), verdict in sorted(others.items()):
+        report.say(f"class grade: the mistake also read {verdict} in {stack} §{section} {machine} {step}")
     with outputs["csv"].open() as f:
         marks = [(m["Email address"], m["Group"], m["vxlab total (%)"]) for m in csv.DictReader(f)]
     full = [(who, stack) for stack, people in roster.items() for who in people]
@@ -332,16 +334,17 @@ def _class_grade(s: Scratch, report: Report, roster: dict[str, tuple[str, ...]],
     )
 
 
-def _junit_steps(path: Path) -> dict[tuple[str, str, str], str]:
-    """Each step of a class grade's JUnit report: (stack, section, step) -> its verdict."""
+def _junit_steps(path: Path) -> dict[tuple[str, str, str, str], str]:
+    """Each step of a class grade's JUnit report: (stack, section, machine, step) -> its verdict."""
     steps = {}
     for suite in ET.parse(path).getroot().iter("testsuite"):
         stack = suite.attrib["name"].removeprefix("vxlab-grade-")
         for case in suite.iter("testcase"):
             section = case.attrib.get("classname", "").removeprefix(f"{stack}.§")
-            step = case.attrib["name"].split(": ", 1)[-1]
+            machine, _, step = case.attrib["name"].partition(": ")
             failure = case.find("failure")
-            steps[(stack, section, step)] = "done" if failure is None else failure.attrib.get("type", "failed")
+            verdict = "done" if failure is None else failure.attrib.get("type", "failed")
+            steps[(stack, section, machine, step)] = verdict
     return steps
 
 
