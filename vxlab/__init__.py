@@ -7,6 +7,7 @@ LAYERS = (
     "model",  # the lab model and everything derived from it: names, defaults, MTUs, topology
     "features",  # the registry: one module per seed section (files, packages, checkers, services)
     "validate",  # stack files loaded, lab rules, collisions between stacks, the host preflight
+    "place",  # groups on the inventory's hypervisors: each group's need, placement, drains
     "build",  # every file rendered, every machine's steps and plans, the stack outputs
     "verify",  # every rendered file checked by its real program in check mode
     "live",  # a running lab: remote shells, checks, traffic, drills, drift
