@@ -279,7 +279,8 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         restored = time.monotonic()
         _run(shell, fault.machine, fault.undo)
         faulty = False
-        # Every fault cut the old master off (its uplink, its probes' path or the VM itself).
+        # A link-down or a crash cut the old master off (its uplink, the VM itself) and left its
+        # kept connection backing off; after a probe cut a new connection costs a second.
         shell.reconnect([old.name])
         failback = watch.wait_for(set(), restored, back_bound + 10)
     finally:
