@@ -13,7 +13,7 @@ import sys
 import time
 
 from vxlab.model.inventory import parse_inventory
-from vxlab.place.placement import Need, PlacementError, drain, hosts_of, need_of, place
+from vxlab.place.placement import NOTHING, PlacementError, drain, hosts_of, need_of, place
 from vxlab.validate.load import build_lab
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     print(f"{groups} groups on {count} hosts: needs from the models {derived:.2f} s, placed in {placing * 1000:.1f} ms")
     for h in hosts:
         mine = [s for s, at in placed.items() if at == h.name]
-        used = sum((needs[s] for s in mine), Need(0, 0))
+        used = sum((needs[s] for s in mine), NOTHING)
         print(
             f"  {h.name}: {len(mine)}/{h.groups} groups, {used.memory_mib}/{h.memory_mib} MiB, "
             f"{used.vcpus}/{h.vcpus} vCPUs"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError
 
 from vxlab.base.errors import ConfigError
 from vxlab.model.lab import HostAddress, LibvirtUri, Strict_
@@ -41,23 +41,9 @@ class HypervisorEntry(Strict_):
     host_key: HostKey | None = Field(default=None, description="its pinned SSH host key; needed with ssh_host")
     capacity: Capacity
 
-    @model_validator(mode="after")
-    def _reached_as_pinned(self) -> HypervisorEntry:
-        if self.ssh_host is not None and self.host_key is None:
-            raise ValueError("host_key: missing")
-        return self
-
 
 class Inventory(Strict_):
     hypervisors: list[HypervisorEntry] = Field(min_length=1, description="at least one hypervisor")
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Inventory:
-        names = [h.name for h in self.hypervisors]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise ValueError(f"hypervisors.{i}.name: {name!r} names an earlier hypervisor too")
-        return self
 
     def entry(self, name: str) -> HypervisorEntry:
         return next(h for h in self.hypervisors if h.name == name)
@@ -67,28 +53,44 @@ def _key(loc: tuple[Any, ...]) -> str:
     return f"{INVENTORY_FILE}:" + ".".join(str(p) for p in loc) if loc else INVENTORY_FILE
 
 
+def _schema_error(exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    key = _key(tuple(err["loc"]))
+    if err["type"] == "missing":
+        return ConfigError(key, "missing", "set it (see docs/class-hypervisors.md)")
+    if err["type"] == "extra_forbidden":
+        return ConfigError(key, "unknown key", "remove it or correct its spelling")
+    got = err.get("input")
+    shown = got if not isinstance(got, (dict, list)) else type(got).__name__
+    return ConfigError(key, f"got {shown!r}: {err['msg']}", "see docs/class-hypervisors.md")
+
+
+def check_inventory(inventory: Inventory) -> None:
+    """What the schema cannot say of one entry alone: names unique, a remote host pinned."""
+    for i, h in enumerate(inventory.hypervisors):
+        if h.name in (e.name for e in inventory.hypervisors[:i]):
+            raise ConfigError(
+                _key(("hypervisors", i, "name")),
+                f"{h.name!r} names an earlier hypervisor too",
+                "give each hypervisor its own name",
+            )
+        if h.ssh_host is not None and h.host_key is None:
+            raise ConfigError(
+                _key(("hypervisors", i, "host_key")),
+                "missing",
+                "pin the hypervisor's key: the `ssh-ed25519 ...` part of `ssh-keyscan -t ed25519 HOST`",
+            )
+
+
 def parse_inventory(data: object) -> Inventory:
-    """The inventory from its YAML data, or one ConfigError naming the key and the fix."""
+    """The inventory from its YAML data (schema, then rules), or one ConfigError naming the key
+    and the fix."""
     try:
-        return Inventory.model_validate(data)
+        inventory = Inventory.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        message = str(err.get("msg", ""))
-        if err["type"] == "value_error" and ": " in message.removeprefix("Value error, "):
-            where, _, problem = message.removeprefix("Value error, ").partition(": ")
-            key = _key((*loc, *where.split("."))) if where else _key(loc)
-            if problem == "missing":
-                fix = "pin the hypervisor's key: the `ssh-ed25519 ...` part of `ssh-keyscan -t ed25519 HOST`"
-                raise ConfigError(key, "missing", fix) from None
-            raise ConfigError(key, problem, "give each hypervisor its own name") from None
-        if err["type"] == "missing":
-            raise ConfigError(_key(loc), "missing", "set it (see docs/class-hypervisors.md)") from None
-        if err["type"] == "extra_forbidden":
-            raise ConfigError(_key(loc), "unknown key", "remove it or correct its spelling") from None
-        got = err.get("input")
-        shown = got if not isinstance(got, (dict, list)) else type(got).__name__
-        raise ConfigError(_key(loc), f"got {shown!r}: {message}", "see docs/class-hypervisors.md") from None
+        raise _schema_error(exc) from None
+    check_inventory(inventory)
+    return inventory
 
 
 def load_inventory(project: Path) -> Inventory:

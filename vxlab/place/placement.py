@@ -12,8 +12,10 @@ from vxlab.model.inventory import Inventory
 from vxlab.model.lab import Lab
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Need:
+    """Memory, then vCPUs: compared in that order, so the roomiest host is the largest `left()`."""
+
     memory_mib: int
     vcpus: int
 
@@ -77,7 +79,7 @@ def _missing(stack: str, need: Need, loads: list[Load]) -> str:
     if not room:
         held = sum(ld.host.groups for ld in loads)
         return f"{stack} does not fit: every host holds its most groups ({held} in all); add a host or raise a limit"
-    best = max(room, key=lambda ld: (ld.left().memory_mib, ld.left().vcpus))
+    best = max(room, key=Load.left)
     left = best.left()
     short = []
     if need.memory_mib > left.memory_mib:
@@ -107,7 +109,7 @@ def place(needs: Mapping[str, Need], hosts: list[Host], placed: Mapping[str, str
         fitting = [ld for ld in loads.values() if ld.fits(need)]
         if not fitting:
             raise PlacementError(_missing(stack, need, list(loads.values())))
-        best = max(fitting, key=lambda ld: (ld.left().memory_mib, ld.left().vcpus, -len(ld.groups)))
+        best = max(fitting, key=lambda ld: (ld.left(), -len(ld.groups)))
         best.used += need
         best.added += need
         best.groups.append(stack)
