@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.live.drift import Expected, compare, expected_state, parse, read_command
+from vxlab.live.drift import READ_DONE, Expected, ReadBack, compare, expected_state, parse, read_command
 from vxlab.validate.load import build_lab
 
 LAB = build_lab({"group": 0})
@@ -27,7 +27,7 @@ def files_on(tmp_path: Path, contents: dict[str, str]) -> list[Expected]:
     return out
 
 
-def read_back(expected: list[Expected]) -> dict[str, str]:
+def read_back(expected: list[Expected]) -> ReadBack:
     return parse(
         subprocess.run(["sh", "-c", read_command(expected)], capture_output=True, text=True, check=True).stdout
     )
@@ -58,8 +58,23 @@ def test_a_file_changed_by_hand_is_reported_with_its_repair(tmp_path: Path, chan
 
 def test_a_stopped_service_is_drift() -> None:
     expected = [Expected("t", "tenant", "service radvd", "active", "urn:x")]
-    diffs = compare(expected, parse("service radvd\tinactive\n"), "dev")
+    diffs = compare(expected, parse(f"service radvd\tinactive\n{READ_DONE}\n"), "dev")
     assert [(d.what, d.found) for d in diffs] == [("service radvd", "inactive")]
+
+
+def test_a_machine_reads_every_file_with_two_processes(tmp_path: Path) -> None:
+    expected = files_on(tmp_path, {f"{n}.conf": f"{n}\n" for n in range(9)})
+    assert read_command(expected).count("sha256sum") == 1
+
+
+def test_a_read_stopped_by_its_limit_says_so_instead_of_missing(tmp_path: Path) -> None:
+    expected = files_on(tmp_path, {"interfaces": "one\n", "chrony.conf": "two\n"})
+    complete = subprocess.run(["sh", "-c", read_command(expected)], capture_output=True, text=True).stdout
+    cut = "\n".join(line for line in complete.splitlines() if "chrony" not in line and line != READ_DONE)
+    diffs = compare(expected, parse(cut, "stopped at its limit of 20 s"), "dev")
+    assert [(d.what, d.found) for d in diffs] == [
+        (str(tmp_path / "chrony.conf"), "not read (stopped at its limit of 20 s)")
+    ]
 
 
 @pytest.mark.parametrize(

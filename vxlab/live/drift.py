@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from vxlab.build.render import plan_lab
 from vxlab.features import services_of
 from vxlab.features.spec import Machine, Observation, Where
+from vxlab.live.framing import TIMED_OUT
+from vxlab.live.remote import Result
 from vxlab.live.snapshot import Snapshot
 from vxlab.model.lab import Lab
 from vxlab.model.naming import stack_label
@@ -83,30 +85,65 @@ def expected_state(lab: Lab, stack: str, local_host: bool = True) -> list[Expect
     return out
 
 
+# The last line of a read that ran to its end: a file it does not list is then missing, not
+# unread (a read stopped by its time limit keeps what it printed before).
+READ_DONE = "vxlab-drift-read-done"
+
+
 def read_command(expected: list[Expected]) -> str:
-    """A POSIX shell command that prints, per file, `path<TAB>sha256 owner mode` (or MISSING)
-    and, per service, `service NAME<TAB>state`."""
+    """A POSIX shell command that reads back every expected file with two processes (one
+    `sha256sum`, one `stat`: a CI run measured a loaded TCG tenant reading three files, four
+    processes each, in 20 s) and each service with one `systemctl`, then prints READ_DONE. Its output: `HASH  PATH`,
+    `mode PATH<TAB>owner mode`, `service NAME<TAB>state`."""
+    files = " ".join(shlex.quote(e.what) for e in expected if not e.what.startswith("service "))
     parts = []
+    if files:
+        parts.append(f"sha256sum -- {files} 2>/dev/null")
+        parts.append(f"stat --printf 'mode %n\\t%U %a\\n' -- {files} 2>/dev/null")
     for e in expected:
         if e.what.startswith("service "):
             name = shlex.quote(e.what.removeprefix("service "))
             parts.append(f"printf 'service %s\\t%s\\n' {name} \"$(systemctl is-active {name} 2>/dev/null)\"")
-        else:
-            p = shlex.quote(e.what)
-            parts.append(
-                f"if [ -f {p} ]; then printf '%s\\t%s %s\\n' {p} \"$(sha256sum < {p} | cut -d' ' -f1)\" "
-                f"\"$(stat -c '%U %a' {p})\"; else printf '%s\\tMISSING\\n' {p}; fi"
-            )
+    parts.append(f"echo {READ_DONE}")
     return "; ".join(parts)
 
 
-def parse(output: str) -> dict[str, str]:
-    found = {}
+@dataclass(frozen=True)
+class ReadBack:
+    """What one machine's read printed: per file `sha256 owner mode`, per service its state;
+    `unread` says why what is not listed was not read ("" when the read ran to its end)."""
+
+    found: dict[str, str]
+    unread: str = ""
+
+    def state(self, what: str) -> str:
+        if what in self.found:
+            return self.found[what]
+        if self.unread:
+            return f"not read ({self.unread})"
+        return "not reported" if what.startswith("service ") else "MISSING"
+
+
+def parse(output: str, why: str = "the read stopped before its end") -> ReadBack:
+    """`output` of read_command; `why` says what stopped a read that did not print READ_DONE."""
+    digests: dict[str, str] = {}
+    found: dict[str, str] = {}
+    done = False
     for line in output.splitlines():
-        what, sep, state = line.partition("\t")
-        if sep:
-            found[what] = re.sub(r"\s+", " ", state.strip())
-    return found
+        if line == READ_DONE:
+            done = True
+        elif line.startswith("mode ") and "\t" in line:
+            path, _, state = line.removeprefix("mode ").partition("\t")
+            found[path] = re.sub(r"\s+", " ", state.strip())
+        elif line.startswith("service ") and "\t" in line:
+            what, _, state = line.partition("\t")
+            found[what] = state.strip()
+        elif re.fullmatch(r"[0-9a-f]{64}  .+", line):
+            digests[line[66:]] = line[:64]
+    for path in list(found):
+        if not path.startswith("service "):
+            found[path] = f"{digests[path]} {found[path]}" if path in digests else f"unreadable {found[path]}"
+    return ReadBack(found, "" if done else why)
 
 
 _WHERE: dict[str, Where] = {
@@ -131,15 +168,22 @@ def observations(expected: list[Expected]) -> dict[str, Observation]:
     }
 
 
-def compare(expected: list[Expected], found: dict[str, str], stack: str) -> list[Difference]:
+def compare(expected: list[Expected], read: ReadBack, stack: str) -> list[Difference]:
     """Each expected file or service whose read-back state differs, with the command that puts it back."""
     diffs = []
     for e in expected:
-        state = found.get(e.what, "not read")
+        state = read.state(e.what)
         if state != e.state:
             repair = f"scripts/pulumi up --stack {stack} --replace '{e.urn}'"
             diffs.append(Difference(e.machine, e.what, e.state, state, repair))
     return diffs
+
+
+def _why(seen: Result, limit: float) -> str:
+    """Why a read did not reach its end, in the words of what stopped it."""
+    if seen.code == TIMED_OUT:
+        return f"the read was stopped at its limit of {limit:.0f} s: the machine is overloaded or hung"
+    return seen.err.strip().splitlines()[-1] if seen.err.strip() else f"its read exited {seen.code}"
 
 
 def drifted(
@@ -149,6 +193,7 @@ def drifted(
     diffs: list[Difference] = []
     for machine, read in reads.items():
         seen = snapshot.latest(read.machine, read.command)
-        found = parse(seen.out) if seen is not None else {}
-        diffs += compare([e for e in expected if e.machine == machine], found, stack)
+        why = _why(seen, read.timeout) if seen is not None else "the machine was not asked"
+        back = parse(seen.out if seen is not None else "", why)
+        diffs += compare([e for e in expected if e.machine == machine], back, stack)
     return diffs

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 HEADER = "@@vxlab-result"
 # A stopped command's exit status is timeout's (124); a command whose result is missing: 255.
 NOT_RUN = 255
+TIMED_OUT = 124
 _HEADER = re.compile(re.escape(HEADER.encode()) + rb" ([0-9a-f-]+) (\d+) (\d+)\n")
 
 

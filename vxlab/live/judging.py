@@ -21,7 +21,7 @@ from vxlab.features import graders
 from vxlab.features.keepalived import KEEPALIVED_ACTIVE
 from vxlab.features.spec import DONE, NOT_DONE, Observation, Task, Verdict
 from vxlab.live.bounds import settle_bound
-from vxlab.live.framing import NOT_RUN
+from vxlab.live.framing import NOT_RUN, TIMED_OUT
 from vxlab.live.observe import take
 from vxlab.live.remote import LabShell, Result
 from vxlab.live.snapshot import Snapshot, utc_now
@@ -75,8 +75,6 @@ def hint_for(section: str, extra: str = "") -> str:
 # long 1945ms poll interval"); a command that folds stderr into stdout (`2>&1`) carries them
 # before its answer. They say how the guest fared, never what the lab is.
 OVS_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z\|\d+\|[\w-]+\|(EMER|ERR|WARN|INFO|DBG)\|.*$\n?", re.M)
-# `timeout` kills a command that ran out of its time with this status.
-TIMED_OUT = 124
 
 
 def without_ovs_log(out: str) -> str:
