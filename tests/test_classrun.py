@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vxlab.engine.classrun import Progress, log_path, progress_line, run_all, summary
+from vxlab.engine.classrun import Progress, log_path, progress_line, run_all, run_hosts, summary
 
 
 def progress(tmp_path: Path, *stacks: str) -> list[Progress]:
@@ -90,3 +90,54 @@ def test_a_running_stack_is_reported_while_it_runs(tmp_path: Path) -> None:
 def test_a_progress_line_names_the_stack_the_action_and_the_steps(tmp_path: Path) -> None:
     p = Progress("ci", "destroy", tmp_path / "log", state="running", steps=12, started=100.0, detail="g39-greenC1")
     assert progress_line(p, 130.0) == "ci: destroy running, 30 s, 12 steps, g39-greenC1"
+
+
+def _peaks(tmp_path: Path, limits: dict[str, int]) -> tuple[int, dict[str, int]]:
+    """Hosts `a` (stacks a1, a2) and `b` (b1, b2) at their limits: the most stacks that ran
+    together in all, and on each host."""
+    running: dict[str, int] = {"a": 0, "b": 0}
+    peak, per_host, lock = [0], {"a": 0, "b": 0}, threading.Lock()
+
+    def slow(stack: str, p: Progress) -> str:
+        with lock:
+            running[p.host] += 1
+            peak[0] = max(peak[0], sum(running.values()))
+            per_host[p.host] = max(per_host[p.host], running[p.host])
+        time.sleep(0.05)
+        with lock:
+            running[p.host] -= 1
+        return ""
+
+    lanes = [
+        ([Progress(f"{h}{i}", "up", log_path(tmp_path, f"{h}{i}", "up"), h) for i in (1, 2)], limit)
+        for h, limit in limits.items()
+    ]
+    run_hosts(lanes, slow, lambda _: None)
+    return peak[0], per_host
+
+
+@pytest.mark.parametrize(
+    ("limits", "per_host"), [({"a": 1, "b": 1}, {"a": 1, "b": 1}), ({"a": 2, "b": 1}, {"a": 2, "b": 1})]
+)
+def test_each_host_runs_its_groups_at_its_own_limit(
+    tmp_path: Path, limits: dict[str, int], per_host: dict[str, int]
+) -> None:
+    assert _peaks(tmp_path, limits)[1] == per_host
+
+
+def test_the_hosts_run_at_once(tmp_path: Path) -> None:
+    assert _peaks(tmp_path, {"a": 1, "b": 1})[0] == 2
+
+
+def test_a_failing_host_stops_no_other(tmp_path: Path) -> None:
+    lanes = [
+        ([Progress("b", "up", log_path(tmp_path, "b", "up"), "hv1")], 1),
+        ([Progress("c", "up", log_path(tmp_path, "c", "up"), "hv2")], 1),
+    ]
+    ok_all = run_hosts(lanes, fails_on_b, lambda _: None)
+    assert (ok_all, [p.state for members, _ in lanes for p in members]) == (False, ["failed", "ok"])
+
+
+def test_the_summary_names_each_group_s_hypervisor(tmp_path: Path) -> None:
+    p = Progress("ci2", "up", tmp_path / "log", "loop", state="ok", started=0.0, ended=1.0)
+    assert summary([p]).splitlines()[2].split()[:2] == ["ci2", "loop"]

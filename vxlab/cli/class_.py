@@ -1,8 +1,12 @@
 """`vxlab class [show] [--html FILE] [--json]`: every stack of the project in one table,
 collisions marked, and where a stack is deployed its state and its last `vxlab check`.
 
+`vxlab class place [--stacks S ...]`: each group without a hypervisor placed on one of the
+inventory's (vxlab.cli.class_place).
+
 `vxlab class up|destroy|check|grade [--stacks S ...] [--parallel N]`: that action on several
-stacks at once (default: every stack), `up` and `destroy` through Pulumi's Automation API (the
+stacks at once (default: every stack; with an inventory, the hypervisors at once and each
+host's groups at its own parallel limit), `up` and `destroy` through Pulumi's Automation API (the
 engine and state `scripts/pulumi` uses), `check` as `vxlab check`, `grade` as `vxlab grade` and
 then the class judged as one (vxlab.cli.class_grade: the matrix, the gradebook); a progress line
 per running stack, a summary table, exit status 1 if any stack failed, and each stack's log in
@@ -33,12 +37,15 @@ from vxlab.base.errors import ConfigError
 from vxlab.build.render import render_template
 from vxlab.cli.check import add_key_arg
 from vxlab.cli.class_grade import grade_class
+from vxlab.cli.class_place import host_view, load_table, place_class
 from vxlab.cli.common import find_project
-from vxlab.engine.classrun import Action, Progress, log_path, run_all, summary, verb_command
+from vxlab.engine.classrun import Action, Progress, log_path, run_hosts, summary, verb_command
 from vxlab.live.grading import CHAPTERS
-from vxlab.validate.load import list_stacks, load_checked, load_lab
+from vxlab.model.inventory import INVENTORY_FILE, load_inventory
+from vxlab.place.current import groups_by_host, placed_of
+from vxlab.validate.load import list_stacks, load_checked, load_lab, load_stack_config
 
-ACTIONS = ("show", "up", "destroy", "check", "grade")
+ACTIONS = ("show", "place", "up", "destroy", "check", "grade")
 # The outputs the class view shows of a deployed stack.
 SHOWN_OUTPUTS = ("vips", "handout", "diagram", "vni")
 
@@ -70,6 +77,9 @@ def add_parser(sub: Any) -> None:
         "--behaviour", action="store_true", help="also grade the failovers by doing them (vxlab grade --behaviour)"
     )
     parser.add_argument("--no-state", action="store_true", help="do not ask the engine which stacks are deployed")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="place: say where each group would go, write no stack file"
+    )
 
 
 def _add_state(project: Path, rows: list[StackRow]) -> str:
@@ -101,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
     note = "" if args.no_state else _add_state(project, rows)
     if note:
         print(f"vxlab: {note}", file=sys.stderr)
+    hosts = host_view(project, [r.stack for r in rows if not r.error])
+    loads = "" if hosts is None else load_table(hosts[1], hosts[2])
+    for row in rows:
+        if hosts is not None and row.stack in hosts[0]:
+            row.hypervisor = hosts[0][row.stack]
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         page = render_template(
@@ -111,12 +126,14 @@ def run(args: argparse.Namespace) -> int:
             check_text=check_text,
             chapters=CHAPTERS,
             grade_cell=grade_cell,
+            loads=loads,
         )
         args.html.write_text(page)
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
     else:
         print(text_table(rows), end="")
+        print(f"\n{loads}" if loads else "", end="")
     return 1 if any(r.collisions or r.error for r in rows) else 0
 
 
@@ -188,11 +205,34 @@ def _check_action(project: Path, key: Path, known_hosts: Path | None) -> Action:
     return run_one
 
 
+def _lanes(project: Path, stacks: list[str], action: str, parallel: int) -> list[tuple[list[Progress], int]]:
+    """The stacks per hypervisor, each at its inventory's parallel limit (without an inventory,
+    or for groups not placed: one lane at --parallel). Up refuses a group not placed."""
+    if not (project / INVENTORY_FILE).is_file():
+        return [([Progress(s, action, log_path(project, s, action)) for s in stacks], parallel)]
+    inventory = load_inventory(project)
+    placed = placed_of(inventory, {s: load_stack_config(project, s) for s in stacks})
+    lanes = []
+    for host, members in groups_by_host(placed, stacks).items():
+        if host is None and action == "up":
+            raise ConfigError(
+                "--stacks",
+                f"{', '.join(members)} not placed on a hypervisor of {INVENTORY_FILE}",
+                "run `vxlab class place`",
+            )
+        limit = parallel if host is None else inventory.entry(host).capacity.parallel
+        lanes.append(([Progress(s, action, log_path(project, s, action), host or "") for s in members], limit))
+    return lanes
+
+
 def act(args: argparse.Namespace, project: Path) -> int:
     stacks = _chosen_stacks(project, args.stacks)
     key = args.key.expanduser()
     if args.action == "grade":
         return grade_class(args, project, stacks)
+    if args.action == "place":
+        return place_class(args, project, stacks)
+    lanes = _lanes(project, stacks, args.action, args.parallel)
     action: Action
     if args.action == "check":
         action = _check_action(project, key, args.known_hosts)
@@ -200,7 +240,6 @@ def act(args: argparse.Namespace, project: Path) -> int:
         if args.action == "up":
             _host_ready(project, log_path(project, "class", "host"))
         action = _engine_action(project, args.action, key)
-    progress = [Progress(stack, args.action, log_path(project, stack, args.action)) for stack in stacks]
-    ok = run_all(progress, action, args.parallel, lambda line: print(f"vxlab class: {line}", flush=True))
-    print(summary(progress), end="")
+    ok = run_hosts(lanes, action, lambda line: print(f"vxlab class: {line}", flush=True))
+    print(summary([p for members, _ in lanes for p in members]), end="")
     return 0 if ok else 1

@@ -27,6 +27,7 @@ class Progress:
     stack: str
     action: str
     log: Path
+    host: str = ""  # the inventory's hypervisor, "" without one
     state: str = "waiting"  # waiting, running, ok, failed
     steps: int = 0  # resource steps finished (up, destroy) or checks run
     started: float | None = None
@@ -65,9 +66,10 @@ def progress_line(p: Progress, now: float) -> str:
 
 
 def summary(progress: Sequence[Progress]) -> str:
-    rows = [("stack", "action", "result", "seconds", "steps", "detail")]
+    rows = [("stack", "hypervisor", "action", "result", "seconds", "steps", "detail")]
     rows += [
-        (p.stack, p.action, p.state, f"{p.seconds(p.ended or 0):.0f}", str(p.steps), p.detail or "") for p in progress
+        (p.stack, p.host or "-", p.action, p.state, f"{p.seconds(p.ended or 0):.0f}", str(p.steps), p.detail or "")
+        for p in progress
     ]
     lines = aligned(rows)
     for p in progress:
@@ -123,3 +125,16 @@ def run_all(
         done.set()
         tick.join()
     return all(p.state == "ok" for p in progress)
+
+
+def run_hosts(
+    lanes: Sequence[tuple[Sequence[Progress], int]],
+    action: Action,
+    say: Callable[[str], None],
+    every: float = 15.0,
+) -> bool:
+    """Each lane (a hypervisor's stacks) at its own parallel limit, every lane at once: a host
+    that fails does not stop the others. True when all succeeded."""
+    with ThreadPoolExecutor(max_workers=max(1, len(lanes))) as pool:
+        done = list(pool.map(lambda lane: run_all(lane[0], action, lane[1], say, every), lanes))
+    return all(done)

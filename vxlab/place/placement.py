@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from vxlab.model.inventory import Inventory
 from vxlab.model.lab import Lab
+from vxlab.place.reported import Reported
 
 
 @dataclass(frozen=True, order=True)
@@ -43,11 +44,24 @@ class Host:
     free_mib: int | None = None
 
 
-def hosts_of(inventory: Inventory, free_mib: Mapping[str, int] | None = None) -> list[Host]:
-    return [
-        Host(h.name, h.capacity.memory_mib, h.capacity.vcpus, h.capacity.groups, (free_mib or {}).get(h.name))
-        for h in inventory.hypervisors
-    ]
+def hosts_of(inventory: Inventory, reports: Mapping[str, Reported] | None = None) -> list[Host]:
+    """The inventory's limits, the memory limit no more than the host has, and what it has free."""
+    hosts = []
+    for h in inventory.hypervisors:
+        report = (reports or {}).get(h.name)
+        memory = h.capacity.memory_mib if report is None else min(h.capacity.memory_mib, report.memory_mib)
+        free = None if report is None else report.free_mib
+        hosts.append(Host(h.name, memory, h.capacity.vcpus, h.capacity.groups, free))
+    return hosts
+
+
+def loads_of(needs: Mapping[str, Need], hosts: list[Host], placed: Mapping[str, str]) -> list[Load]:
+    """What each host holds once `placed` is carried out (its reported free memory as it was)."""
+    loads = {h.name: Load(h) for h in hosts}
+    for stack, host in placed.items():
+        loads[host].used += needs[stack]
+        loads[host].groups.append(stack)
+    return list(loads.values())
 
 
 @dataclass
