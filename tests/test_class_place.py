@@ -15,9 +15,10 @@ from tests.test_cli import vxlab
 from vxlab.base.errors import ConfigError
 from vxlab.cli import class_place
 from vxlab.cli.class_place import place_class
-from vxlab.model.inventory import load_inventory
+from vxlab.engine.lab_e2e import ci_inventory
+from vxlab.model.inventory import Inventory, load_inventory, parse_inventory
 from vxlab.place.current import placed_of
-from vxlab.place.reported import Reported, parse_freecell, parse_nodeinfo
+from vxlab.place.reported import Reported, parse_freecell, parse_nodeinfo, ssh_argv
 from vxlab.validate.load import load_stack_config
 
 CAPTURED = Path(__file__).parent / "captured"
@@ -177,3 +178,29 @@ def test_the_class_view_shows_each_group_s_hypervisor_and_each_host_s_load(proje
         ["local", "1/1", "3584/4096", "3/3", "?"],
         ["loop", "1/1", "3584/4096", "3/3", "?"],
     ]
+
+
+def test_a_local_placement_spells_no_ssh_host_as_null(project: Path) -> None:
+    placed(project, "group01")
+    assert "    ssh_host: null\n" in (project / "Pulumi.group01.yaml").read_text()
+
+
+def test_a_remote_hypervisor_is_asked_over_ssh_with_its_pinned_key(tmp_path: Path) -> None:
+    entry = load_inventory_from(tmp_path).entry("loop")
+    argv = ssh_argv(entry, tmp_path / "known_hosts")
+    assert ((tmp_path / "known_hosts").read_text(), argv[-2:], argv[argv.index("-i") + 1]) == (
+        f"127.0.0.1 ssh-ed25519 {'A' * 68}\n",
+        ["root@127.0.0.1", "--"],
+        "/k",
+    )
+
+
+def load_inventory_from(folder: Path) -> Inventory:
+    (folder / "inventory.yaml").write_text(INVENTORY)
+    return load_inventory(folder)
+
+
+def test_the_lab_run_s_inventory_is_valid(tmp_path: Path) -> None:
+    (tmp_path / "known_hosts").write_text(f"127.0.0.1 ssh-ed25519 {'B' * 68}\n")
+    inventory = parse_inventory(ci_inventory(tmp_path / "key", tmp_path))
+    assert [(h.name, h.capacity.groups) for h in inventory.hypervisors] == [("local", 1), ("loop", 1)]

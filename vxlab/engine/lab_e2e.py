@@ -42,6 +42,8 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from xml.etree import ElementTree as ET
 
+import yaml
+
 from vxlab.artifacts.browser import open_page
 from vxlab.build.provision import seed_folder
 from vxlab.engine.e2e import Failed, Report, Scratch, drill, host_down, host_ready, residue, run, tail, touched
@@ -54,11 +56,24 @@ from vxlab.live import behaviour
 from vxlab.live import snapshot as snapshots
 from vxlab.live.behaviour import BEHAVIOURS
 from vxlab.live.remote import LabShell
+from vxlab.model.inventory import INVENTORY_FILE
 from vxlab.model.lab import Lab
 from vxlab.model.stages import last_tenant, vm_sections
-from vxlab.validate.load import load_lab
+from vxlab.validate.load import load_lab, load_stack_config
 
 STACK, OTHER = "ci", "ci2"
+# A group the inventory has no room for: `class place` refuses it (nothing of it is created).
+THIRD = "ci3"
+THIRD_GROUP = """config:
+  vxlab:group: 37
+  vxlab:hypervisor:
+    bridge: dsw-ci
+    domain_type: qemu
+    datapath_type: netdev
+    uplink: null
+    svi_netns: vxlab-ci3
+    ssh_forward_base: 23920
+"""
 FLOOR = "one round trip to every machine and container, fresh SSH connections"
 TRANSFERS = "the transfers' own seconds (curl's), the longest tenant's"
 STUDENTS_STAGE = "router"
@@ -88,10 +103,7 @@ def run_lab(root: Path, folder: Path) -> None:
         report.say(line)
     for stack in (STACK, OTHER):
         scratch.new_stack(stack)
-    uri = f"qemu+ssh://root@127.0.0.1/system?keyfile={scratch.key}&knownhosts={sshd / 'known_hosts'}"
-    scratch.pulumi("config", "set", "--path", "vxlab:hypervisor.libvirt_uri", uri, stack=OTHER)
-    scratch.pulumi("config", "set", "--path", "vxlab:hypervisor.ssh_host", "127.0.0.1", stack=OTHER)
-    report.say(f"{OTHER} drives libvirt through {uri}")
+    _place(scratch, report, sshd)
     labs = {stack: load_lab(scratch.project, stack) for stack in (STACK, OTHER)}
     sampler = Sampler(list(labs.values()), folder / "samples.txt")
     sampler.start()
@@ -110,6 +122,49 @@ def run_lab(root: Path, folder: Path) -> None:
         run([str(root / "scripts" / "hypervisor-sshd"), "down", str(sshd)], check=False)
         host_down(root)
         report.say(f"the whole run: {int(time.monotonic() - started)} s after the images and services")
+
+
+def ci_inventory(key: Path, sshd: Path) -> dict[str, object]:
+    """This machine twice: its own libvirt, and the same daemon through qemu+ssh (an sshd the run
+    starts), each entry with room for one group."""
+    host_key = (sshd / "known_hosts").read_text().split()[1:3]
+    room = {"memory_mib": 4096, "vcpus": 3, "groups": 1, "parallel": 1}
+    return {
+        "hypervisors": [
+            {"name": "local", "libvirt_uri": "qemu:///system", "capacity": dict(room)},
+            {
+                "name": "loop",
+                "libvirt_uri": f"qemu+ssh://root@127.0.0.1/system?keyfile={key}&knownhosts={sshd / 'known_hosts'}",
+                "ssh_host": "127.0.0.1",
+                "host_key": " ".join(host_key),
+                "capacity": dict(room),
+            },
+        ]
+    }
+
+
+def _place(s: Scratch, report: Report, sshd: Path) -> None:
+    """Both groups placed by `vxlab class place` on the inventory's two entries, and a third
+    refused in one line with no stack file written."""
+    (s.project / INVENTORY_FILE).write_text(yaml.safe_dump(ci_inventory(s.key, sshd), sort_keys=False))
+    placed = s.vxlab("class", "place", "--stacks", STACK, OTHER, log=s.dir / "class-place.txt")
+    for line in (s.dir / "class-place.txt").read_text().splitlines():
+        report.say(f"class place: {line}")
+    hosts = {s_: load_stack_config(s.project, s_).get("hypervisor", {}).get("libvirt_uri") for s_ in (STACK, OTHER)}
+    if hosts[STACK] != "qemu:///system" or not str(hosts[OTHER]).startswith("qemu+ssh://root@127.0.0.1/"):
+        raise Failed(f"class place put the groups elsewhere than one per entry: {hosts} ({placed.stdout})")
+    third = s.project / f"Pulumi.{THIRD}.yaml"
+    third.write_text(THIRD_GROUP)
+    try:
+        refused = s.vxlab("class", "place", "--stacks", THIRD, check=False)
+        lines = refused.stdout.splitlines()
+        report.say(f"class place of a third group: exit {refused.returncode}: {' | '.join(lines)}")
+        if refused.returncode != 1 or len(lines) != 1 or "does not fit" not in lines[0]:
+            raise Failed("a third group was not refused in one line")
+        if "libvirt_uri" in third.read_text():
+            raise Failed("the refused group's stack file was written")
+    finally:
+        third.unlink()
 
 
 def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -> None:

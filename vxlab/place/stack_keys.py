@@ -17,6 +17,9 @@ def write_placement(path: Path, entry: HypervisorEntry) -> None:
     """`hypervisor.libvirt_uri` and `hypervisor.ssh_host` of `entry` into the stack file."""
     yaml = YAML()
     yaml.preserve_quotes = True
+    yaml.width = 4096  # a libvirt URI on its own line, as a person writes it, not folded
+    # `null` as the stack files spell it (ruamel would write an empty value).
+    yaml.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
     doc = yaml.load(path.read_text())
     config = doc["config"]
     hypervisor = config.get(NAMESPACE_KEY)
