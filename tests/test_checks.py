@@ -65,7 +65,18 @@ def test_slaac_address_in_prefix() -> None:
         ("default via fe80:7::de dev eth0 proto ra metric 1024 expires 1328sec hoplimit 64 pref medium", "done"),
         ("default via fe80::1 dev eth0 proto ra metric 1024", "wrong"),
         ("", "not done"),
+        (
+            "default via fe80:7::de dev eth0 proto ra metric 1024 pref medium\n"
+            "default via fe80::216:3eff:fe00:1 dev eth0 proto ra metric 1024 pref medium",
+            "wrong",
+        ),
+        (
+            "default proto ra metric 1024 pref medium\n"
+            "\tnexthop via fe80:7::de dev eth0 weight 1\n\tnexthop via fe80::216:3eff:fe00:1 dev eth0 weight 1",
+            "wrong",
+        ),
     ],
+    ids=["the-vip", "another-router", "none", "a-second-default-beside-the-vip", "a-second-next-hop"],
 )
 def test_default_route_via_vip(output: str, verdict: Verdict) -> None:
     assert graders.route_via("fe80:7::de")(output)[0] == verdict

@@ -106,14 +106,17 @@ def equals(expected: str, absent: tuple[str, ...] = ("",)) -> Grader:
 
 
 def route_via(gateway: str) -> Grader:
-    """`ip route get ADDRESS`: the route goes through `gateway`."""
+    """`ip route get ADDRESS` or `ip route show [table T] default`: every route, and every next
+    hop of a multipath route, goes through `gateway`. A second default beside the right one (a
+    backup tenant's radvd advertising from its own link-local, a static route left behind)
+    sends part of the traffic past the VIP, where no failover follows it: wrong, not done."""
 
     def grade(out: str) -> tuple[Verdict, str]:
-        m = re.search(r"via (\S+)", out)
-        seen = " ".join(out.split()[:7]) or "no route"
-        if m and m.group(1) == gateway:
+        gateways = re.findall(r"via (?:inet6 )?(\S+)", out)
+        seen = "; ".join(" ".join(line.split()[:7]) for line in out.splitlines() if line.strip()) or "no route"
+        if gateways and all(g == gateway for g in gateways):
             return DONE, seen
-        return (WRONG if m else NOT_DONE), seen
+        return (WRONG if gateways else NOT_DONE), seen
 
     return grade
 

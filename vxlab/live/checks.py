@@ -68,9 +68,24 @@ def lab_checks(lab: Lab) -> list[Task]:
                     f"ip -{family} route show default",
                     graders.route_via(str(vip.ip)),
                     where="container",
-                    expect=f"default via {vip.ip}",
+                    expect=f"default via {vip.ip}, and no other",
+                    hint=hint,
                 )
-                for family, vip in ((4, vrrp.vip4), (6, vrrp.vip6))
+                for family, vip, hint in (
+                    (
+                        4,
+                        vrrp.vip4,
+                        f"the DHCP servers' `option routers` must be the VIP {vrrp.vip4.ip}, and no "
+                        "static default route may stay beside it",
+                    ),
+                    (
+                        6,
+                        vrrp.vip6,
+                        f"every router advertisement must come from the VIP's link-local "
+                        f"{vrrp.vip6.ip}: both tenants' radvd with `AdvRASrcAddress {{ {vrrp.vip6.ip}; }}`; another "
+                        "default route means another router advertises",
+                    ),
+                )
             ]
             checks += [
                 Task(
