@@ -214,12 +214,38 @@ def test_every_judge_has_each_verdict_on_a_recorded_lab(judged_by: str, verdict:
         "ci-tenant-mistakes",
         "ci-vxlan-split",
         "ci-untracked",
+        "ci-second-default",
     ],
 )
 def test_every_step_a_recording_was_taken_for_was_observed(snapshot: str) -> None:
     s = recorded(snapshot)
     missing = [g for g in grade_snapshot(s, s.chapters or CHAPTERS) if g.observed == NOT_OBSERVED]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("machine", "family"),
+    [
+        ("g39-blueC0", 4),
+        ("g39-blueC0", 6),
+        ("g39-blueC1", 6),
+        ("g39-blueDHCP", 6),
+        ("g39-greenC0", 6),
+        ("g39-greenC1", 6),
+        ("g39-greenDHCP", 6),
+    ],
+)
+def test_a_second_default_route_beside_the_vip_is_wrong(machine: str, family: int) -> None:
+    """The backup's radvd without `AdvRASrcAddress` (every container learns a second IPv6
+    router) and a static IPv4 default left in blueC0: the VIP's route is still there, first."""
+    _, graded = step("ci-second-default", "7.3", machine, f"IPv{family} default route via the VIP")
+    assert (
+        graded.verdict,
+        graded.observed.startswith(f"default via {('10.39.7.222', 'fe80:7::de')[family == 6]} "),
+    ) == (
+        "wrong",
+        True,
+    )
 
 
 def test_the_finished_lab_is_graded_complete() -> None:
