@@ -61,6 +61,7 @@ from vxlab.live.remote import LabShell
 from vxlab.model.inventory import INVENTORY_FILE
 from vxlab.model.lab import Lab
 from vxlab.model.stages import last_tenant, vm_sections
+from vxlab.place.current import stated_uri
 from vxlab.validate.load import load_lab, load_stack_config
 
 STACK, OTHER = "ci", "ci2"
@@ -152,7 +153,7 @@ def _place(s: Scratch, report: Report, sshd: Path) -> None:
     placed = s.vxlab("class", "place", "--stacks", STACK, OTHER, log=s.dir / "class-place.txt")
     for line in (s.dir / "class-place.txt").read_text().splitlines():
         report.say(f"class place: {line}")
-    hosts = {s_: load_stack_config(s.project, s_).get("hypervisor", {}).get("libvirt_uri") for s_ in (STACK, OTHER)}
+    hosts = {stack: stated_uri(load_stack_config(s.project, stack)) for stack in (STACK, OTHER)}
     if hosts[STACK] != "qemu:///system" or not str(hosts[OTHER]).startswith("qemu+ssh://root@127.0.0.1/"):
         raise Failed(f"class place put the groups elsewhere than one per entry: {hosts} ({placed.stdout})")
     third = s.project / f"Pulumi.{THIRD}.yaml"

@@ -41,7 +41,8 @@ def parse_freecell(out: str) -> int:
 
 
 def ssh_argv(entry: HypervisorEntry, known_hosts: Path) -> list[str]:
-    """`ssh` to the entry's host as its URI says (user, port, key file), its key pinned."""
+    """`ssh` to the entry's host as its URI says (user, port, key file), trusting only the
+    inventory's `host_key`, which it writes to `known_hosts` as that file's one line."""
     uri = urlsplit(entry.libvirt_uri)
     keyfile = parse_qs(uri.query).get("keyfile", [])
     host = uri.hostname or str(entry.ssh_host)
