@@ -93,8 +93,8 @@ READ_DONE = "vxlab-drift-read-done"
 def read_command(expected: list[Expected]) -> str:
     """A POSIX shell command that reads back every expected file with two processes (one
     `sha256sum`, one `stat`: a CI run measured a loaded TCG tenant reading three files, four
-    processes each, in 20 s) and each service with one `systemctl`, then prints READ_DONE. Its output: `HASH  PATH`,
-    `mode PATH<TAB>owner mode`, `service NAME<TAB>state`."""
+    processes each, in 20 s) and each service with one `systemctl`, then prints READ_DONE.
+    Its output: `HASH  PATH`, `mode PATH<TAB>owner mode`, `service NAME<TAB>state`."""
     files = " ".join(shlex.quote(e.what) for e in expected if not e.what.startswith("service "))
     parts = []
     if files:
