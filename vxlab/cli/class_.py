@@ -41,9 +41,9 @@ from vxlab.cli.class_place import host_view, load_table, place_class
 from vxlab.cli.common import find_project
 from vxlab.engine.classrun import Action, Progress, log_path, run_hosts, summary, verb_command
 from vxlab.live.grading import CHAPTERS
-from vxlab.model.inventory import INVENTORY_FILE, load_inventory
-from vxlab.place.current import groups_by_host, placed_of
-from vxlab.validate.load import list_stacks, load_checked, load_lab, load_stack_config
+from vxlab.model.inventory import INVENTORY_FILE
+from vxlab.place.current import groups_by_host, read_placement
+from vxlab.validate.load import list_stacks, load_checked, load_lab
 
 ACTIONS = ("show", "place", "up", "destroy", "check", "grade")
 # The outputs the class view shows of a deployed stack.
@@ -208,10 +208,10 @@ def _check_action(project: Path, key: Path, known_hosts: Path | None) -> Action:
 def _lanes(project: Path, stacks: list[str], action: str, parallel: int) -> list[tuple[list[Progress], int]]:
     """The stacks per hypervisor, each at its inventory's parallel limit (without an inventory,
     or for groups not placed: one lane at --parallel). Up refuses a group not placed."""
-    if not (project / INVENTORY_FILE).is_file():
+    found = read_placement(project, stacks)
+    if found is None:
         return [([Progress(s, action, log_path(project, s, action)) for s in stacks], parallel)]
-    inventory = load_inventory(project)
-    placed = placed_of(inventory, {s: load_stack_config(project, s) for s in stacks})
+    inventory, placed = found
     lanes = []
     for host, members in groups_by_host(placed, stacks).items():
         if host is None and action == "up":

@@ -9,8 +9,8 @@ import argparse
 from pathlib import Path
 
 from vxlab.artifacts.classview import aligned
-from vxlab.model.inventory import INVENTORY_FILE, Inventory, load_inventory
-from vxlab.place.current import placed_of
+from vxlab.model.inventory import Inventory, load_inventory
+from vxlab.place.current import placed_of, read_placement
 from vxlab.place.placement import Load, PlacementError, hosts_of, loads_of, need_of, place
 from vxlab.place.reported import ask
 from vxlab.place.stack_keys import write_placement
@@ -39,10 +39,10 @@ def host_view(project: Path, stacks: list[str]) -> tuple[dict[str, str], list[Lo
     """For the class view: each placed group's hypervisor and each hypervisor's load against its
     limits (what it reports free is not asked: the view answers without the hosts). None without
     an inventory."""
-    if not (project / INVENTORY_FILE).is_file():
+    found = read_placement(project, stacks)
+    if found is None:
         return None
-    inventory = load_inventory(project)
-    placed = placed_of(inventory, {s: load_stack_config(project, s) for s in stacks})
+    inventory, placed = found
     needs = {s: need_of(load_lab(project, s)) for s in placed}
     return placed, loads_of(needs, hosts_of(inventory), placed), inventory
 

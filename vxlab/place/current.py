@@ -5,10 +5,12 @@ is `vxlab class place`'s to place."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from vxlab.base.errors import ConfigError, config_key
-from vxlab.model.inventory import INVENTORY_FILE, Inventory
+from vxlab.model.inventory import INVENTORY_FILE, Inventory, load_inventory
+from vxlab.validate.load import load_stack_config
 
 URI_KEY = ("hypervisor", "libvirt_uri")
 
@@ -46,3 +48,12 @@ def groups_by_host(placed: Mapping[str, str], stacks: list[str]) -> dict[str | N
     for stack in stacks:
         hosts.setdefault(placed.get(stack), []).append(stack)
     return hosts
+
+
+def read_placement(project: Path, stacks: list[str]) -> tuple[Inventory, dict[str, str]] | None:
+    """The project's inventory and where each of `stacks` is placed on it; None without an
+    inventory (every verb then acts as on one hypervisor)."""
+    if not (project / INVENTORY_FILE).is_file():
+        return None
+    inventory = load_inventory(project)
+    return inventory, placed_of(inventory, {s: load_stack_config(project, s) for s in stacks})

@@ -110,19 +110,17 @@ def _missing(stack: str, need: Need, loads: list[Load]) -> str:
 def place(needs: Mapping[str, Need], hosts: list[Host], placed: Mapping[str, str]) -> dict[str, str]:
     """Every group of `needs` on a host: those in `placed` where they are, the others where they
     fit. Raises PlacementError naming the first group that does not fit and what it misses."""
-    loads = {h.name: Load(h) for h in hosts}
+    listed = {h.name for h in hosts}
     for stack, host in placed.items():
-        if host not in loads:
+        if host not in listed:
             raise PlacementError(f"{stack} is placed on {host}, which the inventory does not list")
-        load = loads[host]
-        load.used += needs[stack]
-        load.groups.append(stack)
+    loads = loads_of(needs, hosts, placed)
     result = dict(placed)
     for stack in sorted((s for s in needs if s not in placed), key=lambda s: (-needs[s].memory_mib, s)):
         need = needs[stack]
-        fitting = [ld for ld in loads.values() if ld.fits(need)]
+        fitting = [ld for ld in loads if ld.fits(need)]
         if not fitting:
-            raise PlacementError(_missing(stack, need, list(loads.values())))
+            raise PlacementError(_missing(stack, need, loads))
         best = max(fitting, key=lambda ld: (ld.left(), -len(ld.groups)))
         best.used += need
         best.added += need

@@ -8,9 +8,10 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from vxlab.base.errors import NAMESPACE
 from vxlab.model.inventory import HypervisorEntry
 
-NAMESPACE_KEY = "vxlab:hypervisor"
+NAMESPACE_KEY = f"{NAMESPACE}:hypervisor"
 
 
 def write_placement(path: Path, entry: HypervisorEntry) -> None:
