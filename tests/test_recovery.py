@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import PROJECT
 from vxlab.live.bounds import MARGIN_S, master_down_interval
+from vxlab.live.drill_report import Outcome
 from vxlab.live.recovery import (
+    NOT_RUNNING_YET,
     PROBE_BYTES,
     ROUTER_BOOT_S,
     TENANT_BOOT_S,
     Back,
+    GatedProbe,
+    carried_traffic,
     fault_of,
     moved,
     probe_command,
@@ -20,6 +26,7 @@ from vxlab.live.recovery import (
     recovery_bound,
     restored_bound,
     restored_states,
+    running_command,
     wait_for_traffic,
 )
 from vxlab.live.remote import Result
@@ -178,3 +185,93 @@ def test_the_switch_script_brings_the_namespaces_routing_back_on_up() -> None:
     script = host.file(host_switch_path(lab)).content
     up = script[script.index("up() {") : script.index("down() {")]
     assert f"in_ns sysctl -q -p {host_sysctl_path(lab)}" in up
+
+
+def _outcome(scenario: str, notes: dict[str, object], failures: list[str]) -> Outcome:
+    return Outcome(scenario, "g", "g", 189.0, 70.0, 70.0, 70.0, 0, 0, 189.0, 72.0, 189.0, 0.0, 0.0, notes, failures)
+
+
+CLEAN = {"passed": 36, "failed": []}
+
+
+def test_a_passed_recoverys_traffic_after_is_the_next_runs_traffic_before() -> None:
+    carried = carried_traffic(_outcome("router-crash", {"traffic_after": CLEAN}, []))
+    assert carried is not None
+    assert (carried["passed"], carried["failed"]) == (36, [])
+    assert "previous run" in carried["carried"]
+
+
+@pytest.mark.parametrize(
+    "previous",
+    [
+        pytest.param(None, id="first-run"),
+        pytest.param(_outcome("master-crash", {"containers_back": True}, []), id="after-a-vrrp-scenario"),
+        pytest.param(_outcome("router-crash", {"traffic_after": CLEAN}, ["VIP move 200 s > bound 189 s"]), id="failed"),
+        pytest.param(
+            _outcome("power-cut", {"traffic_after": {"passed": 35, "failed": ["g39-blueC0 IPv6"]}}, []),
+            id="traffic-failing-after",
+        ),
+    ],
+)
+def test_the_traffic_before_a_fault_is_measured_when_no_clean_recovery_came_right_before(
+    previous: Outcome | None,
+) -> None:
+    assert carried_traffic(previous) is None
+
+
+def test_the_running_test_prints_each_container_whose_init_is_in_its_lxd_cgroup() -> None:
+    command = running_command(["g39-blueC0", "g39-blueC1"])
+    assert command == (
+        "{ read -r p < /sys/fs/cgroup/lxc.payload.g39-blueC0/init.scope/cgroup.procs; } 2>/dev/null "
+        "&& echo g39-blueC0; "
+        "{ read -r p < /sys/fs/cgroup/lxc.payload.g39-blueC1/init.scope/cgroup.procs; } 2>/dev/null "
+        "&& echo g39-blueC1; true"
+    )
+
+
+def test_the_running_test_names_only_containers_whose_init_is_listed(tmp_path: Path) -> None:
+    for name, procs in (("up", "1894\n"), ("stopped", "")):
+        scope = tmp_path / f"lxc.payload.{name}" / "init.scope"
+        scope.mkdir(parents=True)
+        (scope / "cgroup.procs").write_text(procs)
+    command = running_command(["up", "stopped", "gone"], str(tmp_path))
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
+    assert (done.stdout, done.stderr) == ("up\n", "")
+
+
+class _Tenant:
+    """A tenant as the gate sees it: which containers run by now; what was asked."""
+
+    def __init__(self, running: set[str]) -> None:
+        self.runs = running
+        self.asked: list[list[str]] = []
+        self.probed: list[list[str]] = []
+
+    def running(self, waiting: list[str]) -> set[str]:
+        self.asked.append(waiting)
+        return self.runs & set(waiting)
+
+    def probing(self, ready: list[str]) -> dict[str, Result]:
+        self.probed.append(ready)
+        return {c: Result(0, BOTH, "") for c in ready}
+
+
+def test_a_container_not_running_yet_is_not_probed_and_says_why() -> None:
+    tenant = _Tenant({"a"})
+    results = GatedProbe(tenant.running, tenant.probing)(["a", "b"])
+    assert tenant.probed == [["a"]]
+    assert (probe_ok(results["a"].out), results["b"].err) == (True, NOT_RUNNING_YET)
+
+
+def test_a_container_once_seen_running_is_not_asked_about_again() -> None:
+    tenant = _Tenant({"a"})
+    gated = GatedProbe(tenant.running, tenant.probing)
+    gated(["a", "b"])
+    gated(["a", "b"])
+    assert tenant.asked == [["a", "b"], ["b"]]
+
+
+def test_nothing_is_probed_while_no_container_runs() -> None:
+    tenant = _Tenant(set())
+    GatedProbe(tenant.running, tenant.probing)(["a", "b"])
+    assert tenant.probed == []

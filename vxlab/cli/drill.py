@@ -14,7 +14,7 @@ from vxlab.cli.common import add_stack_args, load_checked_args
 from vxlab.live.bounds import SCENARIOS as VRRP_AND_DHCP
 from vxlab.live.drill import run_scenario
 from vxlab.live.drill_report import Outcome, summarize
-from vxlab.live.recovery import RECOVERY_SCENARIOS
+from vxlab.live.recovery import RECOVERY_SCENARIOS, carried_traffic
 from vxlab.live.recovery import run as run_recovery
 from vxlab.live.remote import LabShell
 
@@ -70,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
                 started = time.monotonic()
                 try:
                     if scenario in RECOVERY_SCENARIOS:
-                        outcome = run_recovery(shell, lab, scenario, lambda line: print(line, file=sys.stderr))
+                        outcome = run_recovery(
+                            shell,
+                            lab,
+                            scenario,
+                            lambda line: print(line, file=sys.stderr),
+                            before=carried_traffic(outcomes[-1] if outcomes else None),
+                        )
                     else:
                         outcome = run_scenario(shell, lab, scenario)
                 except RuntimeError as err:  # the lab was not fit for the fault: said in one line

@@ -66,6 +66,9 @@ WATCH_SLACK_S = 400.0
 # TCG tenant's track scripts time out and move the VIPs for a while after the previous fault
 # (measured after a master's reboot: 197 s, docs/faults.md); a fault is made on a settled lab.
 SETTLE_LIMIT_S = 240.0
+# How often a restarted tenant is asked whether its containers run again: each read is a python3
+# on that tenant (about 1.4 s of its one TCG vCPU, measured idle), the CPU it needs to start them.
+CONTAINERS_POLL_S = 6.0
 
 
 # -- the running lab ---------------------------------------------------------------------------
@@ -302,7 +305,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         back_bound = failback_bound(lab, scenario, back_log.skipped)
     if scenario == "master-crash":
         notes["containers_back"] = wait_until(
-            lambda: containers_running(shell, lab, old), time.monotonic(), 180, every=2.0
+            lambda: containers_running(shell, lab, old), time.monotonic(), 180, every=CONTAINERS_POLL_S
         ) != float("inf")
         if not notes["containers_back"]:
             failures.append(f"{old.name}'s containers did not come back after the restart")
