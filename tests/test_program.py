@@ -370,7 +370,9 @@ def _inside_vms(stack: str) -> list[Any]:
     kinds = {"command:remote:Command", "lxd:index/instance:Instance"}
     return [
         pytest.param(stack, r["name"], r["parent"], id=f"{stack}:{r['name']}")
-        for r in resources(stack)
+        # Sorted: the program registers resources concurrently, and every pytest worker must
+        # collect the same list.
+        for r in sorted(resources(stack), key=lambda r: str(r["name"]))
         if r["type"] in kinds and r["parent"] in domains
     ]
 
