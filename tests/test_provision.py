@@ -163,6 +163,15 @@ def test_user_data_breaks_the_ovs_reboot_deadlock_before_the_network_comes_up(vm
     assert "ifup -a" in doc["runcmd"][-1][-1]
 
 
+@pytest.mark.parametrize("vm", ["redRouter", "blueTenant", "greenTenant"])
+def test_user_data_keeps_cloud_init_from_running_again_on_later_boots(vm: str) -> None:
+    from vxlab.build.provision import vm_plans
+    from vxlab.validate.load import build_lab
+
+    plan = next(p for p in vm_plans(build_lab({})) if p.name == vm)
+    assert ["touch", "/etc/cloud/cloud-init.disabled"] in yaml.safe_load(plan.user_data)["runcmd"]
+
+
 def test_seed_user_data_is_still_cloud_config(seed: tuple[Path, dict[str, str]]) -> None:
     assert seed[1]["user-data"].startswith("#cloud-config\n# Managed by vxlab")
 
