@@ -12,9 +12,10 @@
   up`: the group's switch script up, libvirt starting the domains it autostarts.
 
 Each runs the traffic checks (TCP transfers both ways over IPv4 and IPv6 from every container,
-full-size pings across the VXLAN) before the fault and after the recovery, and measures on this
-host's clock the seconds from the fault until each container holds its address and moves data
-again over both families, probing every container still waiting at once.
+full-size pings across the VXLAN) before the fault (or takes those a passed recovery ran right
+before it) and after the recovery, and measures on this host's clock the seconds from the fault
+until each container holds its address and moves data again over both families, probing every
+running container still waiting at once.
 """
 
 from __future__ import annotations
