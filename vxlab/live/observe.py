@@ -35,6 +35,15 @@ def budget(commands: Iterable[Command]) -> float:
 CONTAINER_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root USER=root LANG=C.UTF-8"
 
 
+CGROUPS = "/sys/fs/cgroup"
+
+
+def init_procs(container: str, cgroups: str = CGROUPS) -> str:
+    """The file that lists a running container's init: the cgroup LXD made for it, with the
+    scope systemd moves itself into. Empty or missing while the container does not run."""
+    return f"{cgroups}/lxc.payload.{container}/init.scope/cgroup.procs"
+
+
 def container_command(name: str, observations: list[Observation]) -> Command:
     """A container's script, run in its namespaces: entered directly from its init's process
     when the container runs (starting the `lxc` client costs a TCG tenant a second of CPU per
@@ -44,7 +53,7 @@ def container_command(name: str, observations: list[Observation]) -> Command:
     commands = [Command(o.command, o.lane, o.timeout) for o in observations]
     lane = VM_LANE if all(o.lane == VM_LANE for o in observations) else ""
     inner = shlex.quote(script(commands))
-    init = shlex.quote(f"/sys/fs/cgroup/lxc.payload.{name}/init.scope/cgroup.procs")
+    init = shlex.quote(init_procs(name))
     entered = (
         f"p=$(head -n 1 {init} 2>/dev/null); "
         f'if [ -n "$p" ]; then exec nsenter -t "$p" -a env -i {CONTAINER_ENV} sh -c {inner}; '
