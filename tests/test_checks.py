@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from vxlab.features import graders
-from vxlab.features.spec import Grader, Verdict
+from vxlab.features.spec import STATE_LANE, Grader, Verdict
 from vxlab.live.bounds import failover_bound
 from vxlab.live.checks import lab_checks
 from vxlab.live.drill_logs import ping_gap
@@ -279,6 +279,12 @@ def test_conntrack_names_the_marks_it_found_instead() -> None:
 def test_active_probes_are_looked_at_again_before_they_fail(dev_lab: Lab, name: str) -> None:
     matching = [c for c in lab_checks(dev_lab) if c.name.startswith(name)]
     assert matching and all(c.relook for c in matching)
+
+
+@pytest.mark.parametrize("held", ["holds both VIPs", "holds no VIP"])
+def test_where_the_vips_are_is_looked_at_again_in_the_state_lane(dev_lab: Lab, held: str) -> None:
+    matching = [c for c in lab_checks(dev_lab) if held in c.name]
+    assert matching and all(c.relook and c.observation.lane == STATE_LANE for c in matching)
 
 
 @pytest.mark.parametrize("name", ["IPv4 from the DHCP range", "SLAAC address in", "IPv4 default route via the VIP"])

@@ -14,7 +14,7 @@ import pytest
 
 from vxlab.base.errors import ConfigError
 from vxlab.features import graders
-from vxlab.features.keepalived import KEEPALIVED_ACTIVE
+from vxlab.features.keepalived import KEEPALIVED_ACTIVE, vips_on
 from vxlab.features.spec import Observation, Task
 from vxlab.live import judging
 from vxlab.live import snapshot as snapshots
@@ -339,3 +339,34 @@ def test_a_state_read_that_runs_out_of_time_twice_is_not_read_a_third_time(
     m = machines(lambda o, n: Result(124, "", ""))
     observe(dev_lab, [STATE])
     assert len(m.rounds) == 2
+
+
+def svi_addresses(lab: Lab, *addresses: str) -> str:
+    """`ip -j addr` of a tenant whose SVI holds `addresses`."""
+    info = [
+        {"family": "inet6" if ":" in a else "inet", "local": a.split("/")[0], "prefixlen": int(a.split("/")[1])}
+        for a in addresses
+    ]
+    return json.dumps([{"ifname": lab.segment.svi, "addr_info": info}])
+
+
+def test_a_master_seen_without_its_vips_is_looked_at_again_after_they_settle(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    master = dev_lab.master()
+    vips = (str(dev_lab.vrrp.vip4), str(dev_lab.vrrp.vip6))
+    task = vips_on(dev_lab, master, "7.3", held=True)
+    machines(lambda o, n: Result(0, svi_addresses(dev_lab, *vips) if n > 1 else svi_addresses(dev_lab), ""))
+    snapshot, pauses, _ = observe(dev_lab, [task])
+    graded = judge(task, snapshot)
+    assert pauses == [settle_bound(dev_lab)]
+    assert graded.ok and graded.observed == f"{', '.join(vips)} [try 2; try 1: no address]"
+
+
+def test_a_master_that_never_holds_the_vips_is_not_done_after_one_more_look(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    task = vips_on(dev_lab, dev_lab.master(), "7.3", held=True)
+    m = machines(lambda o, n: Result(0, svi_addresses(dev_lab), ""))
+    snapshot, _, _ = observe(dev_lab, [task])
+    assert (judge(task, snapshot).verdict, len(m.rounds)) == ("not done", 2)

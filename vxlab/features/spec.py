@@ -133,8 +133,9 @@ class Task:
     traffic: Observation | None = field(default=None, kw_only=True)
     lane: str = field(default="", kw_only=True)
     timeout: float = field(default=20.0, kw_only=True)
-    # An active probe (a ping, a transfer) that failed is observed once more after the VIPs had
-    # time to settle: a loaded machine can move them for a few seconds (vxlab.live.judging).
+    # An active probe (a ping, a transfer) that failed, or a read of where the VIPs are, is
+    # observed once more after the VIPs had time to settle: a loaded machine can move them for a
+    # few seconds (vxlab.live.judging). A probe runs outside the state lane unless it names one.
     relook: bool = field(default=False, kw_only=True)
 
     @property
