@@ -11,7 +11,7 @@ import pulumi_command as command
 import pulumi_libvirt as libvirt
 
 from components.steps import local_steps
-from vxlab.build.domain import kernel_cmdlines
+from vxlab.build.domain import guest_cmdline, kernel_cmdlines
 from vxlab.build.provision import VmPlan, cloud_init_seed_step, host_key_step, known_hosts_name, seed_folder
 from vxlab.model.lab import Lab
 
@@ -99,7 +99,7 @@ class LabVM(pulumi.ComponentResource):
             xml=libvirt.DomainXmlArgs(xslt=plan.domain_xslt),
             kernel=lab.images.kernel,
             initrd=lab.images.initrd,
-            cmdlines=kernel_cmdlines(lab.images.cmdline) if lab.images.kernel else None,
+            cmdlines=kernel_cmdlines(guest_cmdline(lab)) if lab.images.kernel else None,
             running=True,
             # Started by libvirt when the hypervisor boots, once its host switch is back (the
             # switch script's `up`, which `scripts/lab-host up` runs before libvirtd).

@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from vxlab.build.domain import kernel_cmdlines, provider_cmdline
+from vxlab.build.domain import guest_cmdline, kernel_cmdlines, provider_cmdline
 from vxlab.build.provision import vm_plans
 from vxlab.model.lab import Lab
 from vxlab.model.topology import host_ports
@@ -69,3 +69,27 @@ def test_xslt_plugs_the_nic_into_the_host_switch_tap(dev_lab: Lab, transformed: 
 def test_xslt_leaves_the_disks_alone(transformed: ET.Element) -> None:
     targets = [d.find("target").attrib for d in transformed.findall("devices/disk")]  # type: ignore[union-attr]
     assert targets == [{"dev": "vda", "bus": "virtio"}, {"dev": "vdb", "bus": "virtio"}]
+
+
+def with_domain_type(lab: Lab, domain_type: str, cmdline: str) -> Lab:
+    return lab.model_copy(
+        update={
+            "hypervisor": lab.hypervisor.model_copy(update={"domain_type": domain_type}),
+            "images": lab.images.model_copy(update={"cmdline": cmdline}),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("domain_type", "cmdline", "booted"),
+    [
+        ("kvm", "root=/dev/vda rw console=ttyS0", "root=/dev/vda rw console=ttyS0"),
+        ("qemu", "root=/dev/vda rw console=ttyS0", "root=/dev/vda rw console=ttyS0 norandmaps"),
+        ("qemu", "root=/dev/vda norandmaps rw", "root=/dev/vda norandmaps rw"),
+    ],
+    ids=["kvm-as-given", "tcg-without-randomisation", "tcg-already-without"],
+)
+def test_tcg_guests_boot_without_address_space_randomisation(
+    dev_lab: Lab, domain_type: str, cmdline: str, booted: str
+) -> None:
+    assert guest_cmdline(with_domain_type(dev_lab, domain_type, cmdline)) == booted

@@ -81,3 +81,35 @@ def test_a_header_with_another_boundary_is_a_commands_output() -> None:
     other = f"{HEADER} 0123abcd-0000-4000-8000-00000000000c 1 0\n"
     got = parse(f"{HEADER} {B} 0 0\nx\n{B}\n\n{B}\n{other}{HEADER} {B} 1 3\n\n{B}\n\n{B}\n".encode())
     assert sorted(got) == [0, 1] and got[1].code == 3
+
+
+@pytest.mark.parametrize(
+    ("command", "plain"),
+    [
+        ("ip -o -4 addr show dev eth0", True),
+        ("ping -c 3 -i 0.2 -W 2 fe80:7::dd%sw-vlan7", True),
+        ("ip -N -4 route show table 220 default 2>&1", False),
+        ("ovs-vsctl get Interface vx ofport; ovs-appctl fdb/show br", False),
+        ("grep -E '(my|partner) state' /var/lib/dhcp/dhcpd.leases", False),
+        ("echo $HOME", False),
+        ("ls *", False),
+        ("LANG=C ip addr", False),
+        ("exit 3", False),
+        ("cd /tmp", False),
+    ],
+)
+def test_only_a_command_of_plain_words_runs_without_a_shell(command: str, plain: bool) -> None:
+    line = next(x for x in script([Command(command)]).splitlines() if x.startswith("( "))
+    assert line.startswith("( x 0 ") is plain
+
+
+def test_a_plain_command_keeps_its_output_error_and_status() -> None:
+    got = run([Command("printf %s: plain"), Command("ls /nonexistent-vxlab"), Command("no-such-program-vxlab")])
+    assert got[0] == (0, "plain:", "") and got[1][0] == 2 and "nonexistent-vxlab" in got[1][2]
+    assert got[2][0] == 127
+
+
+def test_a_plain_command_past_its_time_limit_is_stopped() -> None:
+    started = time.monotonic()
+    got = run([Command("sleep 30", timeout=1)])
+    assert got[0][0] == 124 and time.monotonic() - started < 10

@@ -38,11 +38,20 @@ class Machines:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.rounds: list[list[Observation]] = []
+        self.connected: list[list[str]] = []  # per round, the VMs connected to ahead
         self.asked: dict[tuple[str, str], int] = {}
 
-    def take(self, shell: object, observations: Iterable[Observation], snapshot: Snapshot, label: str) -> Round:
+    def take(
+        self,
+        shell: object,
+        observations: Iterable[Observation],
+        snapshot: Snapshot,
+        label: str,
+        connect: Iterable[str] = (),
+    ) -> Round:
         unique = list({o.key: o for o in observations}.values())
         self.rounds.append(unique)
+        self.connected.append(list(connect))
         for o in unique:
             n = self.asked[o.key] = self.asked.get(o.key, 0) + 1
             snapshot.add(o.machine, o.command, self.answer(o, n))
@@ -370,3 +379,24 @@ def test_a_master_that_never_holds_the_vips_is_not_done_after_one_more_look(
     m = machines(lambda o, n: Result(0, svi_addresses(dev_lab), ""))
     snapshot, _, _ = observe(dev_lab, [task])
     assert (judge(task, snapshot).verdict, len(m.rounds)) == ("not done", 2)
+
+
+def test_a_vm_only_the_second_round_asks_is_connected_to_during_the_first(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    router = dev_lab.router.name
+    after = Task("7.5", "marked", router, "conntrack -L", graders.nonempty("entry"), traffic=PROBE.observation)
+    m = machines(lambda o, n: Result(0, PING if "ping" in o.command else "x", ""))
+    observe(dev_lab, [PROBE, after])
+    assert m.connected == [[router], []]
+
+
+def test_a_vm_the_first_round_asks_is_not_connected_to_again(
+    dev_lab: Lab, machines: Callable[[Answer], Machines]
+) -> None:
+    router = dev_lab.router.name
+    state = Task("4.1", "routes", router, "sysctl x", graders.nonempty("x"))
+    after = Task("7.5", "marked", router, "conntrack -L", graders.nonempty("entry"), traffic=PROBE.observation)
+    m = machines(lambda o, n: Result(0, PING if "ping" in o.command else "x", ""))
+    observe(dev_lab, [PROBE, state, after])
+    assert m.connected[0] == []

@@ -34,6 +34,10 @@ class LocalShell:
         self.env = {**os.environ, "PATH": f"{tmp}:{os.environ['PATH']}"}
         self.tenant_of = tenant_of
         self.scripts: list[str | None] = []
+        self.connected: list[str] = []
+
+    def connect(self, vm: str) -> None:
+        self.connected.append(vm)
 
     def script(self, vm: str | None, script: str, timeout: float) -> tuple[int, bytes, str]:
         self.scripts.append(vm)
@@ -141,3 +145,9 @@ def test_a_vms_containers_in_the_vm_lane_run_one_after_another(shell: LocalShell
     take(shell, [Observation(c, "container", stamp, lane=VM_LANE) for c in ("c1", "c2")], s, "test")  # type: ignore[arg-type]
     ends = sorted(float(r.out) for r in (s.latest("c1", stamp), s.latest("c2", stamp)) if r is not None)
     assert len(ends) == 2 and ends[1] - ends[0] >= 0.4
+
+
+def test_a_vm_to_connect_to_that_the_round_does_not_ask_is_connected_to(shell: LocalShell, dev_lab: Lab) -> None:
+    take(shell, [Observation("vm1", "vm", "true")], snap(dev_lab), "test", connect=["vm2", "vm1"])  # type: ignore[arg-type]
+    time.sleep(0.2)  # the connection is not waited for
+    assert (shell.connected, shell.scripts) == (["vm2"], ["vm1"])

@@ -245,14 +245,14 @@ def test_the_ci_stack_reaches_its_vms_through_the_loopback_relays() -> None:
 def test_domains_state_only_what_the_provider_reads_back(stack: str) -> None:
     """A NIC with a MAC and no source (the XSLT owns the tap); the kernel command line in the
     provider's read-back shape: otherwise every preview updates or replaces the domains."""
-    from vxlab.build.domain import kernel_cmdlines
+    from vxlab.build.domain import guest_cmdline, kernel_cmdlines
     from vxlab.validate.load import load_lab
 
     lab = load_lab(PROJECT, stack)
     for domain in (r for r in resources(stack) if r["type"] == "libvirt:index/domain:Domain"):
         assert [set(nic) for nic in domain["inputs"]["networkInterfaces"]] == [{"mac"}]
         if lab.images.kernel:
-            assert domain["inputs"]["cmdlines"] == kernel_cmdlines(lab.images.cmdline)
+            assert domain["inputs"]["cmdlines"] == kernel_cmdlines(guest_cmdline(lab))
 
 
 @pytest.mark.parametrize("stack", STACKS)

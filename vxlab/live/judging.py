@@ -146,6 +146,13 @@ def traffic_tasks(snapshot: Snapshot) -> list[Task]:
     return traffic_checks(snapshot.lab, peer_ipv6(snapshot)) if snapshot.traffic else []
 
 
+def reached(lab: Lab, observations: Sequence[Observation]) -> set[str]:
+    """The VMs that `observations` are made through (a container's through its tenant)."""
+    tenant_of = {c: t.name for t in lab.tenants.values() for c in t.containers}
+    vms = {tenant_of.get(o.machine) if o.where == "container" else o.machine for o in observations if o.where != "host"}
+    return {vm for vm in vms if vm is not None}
+
+
 def _rounds(
     shell: LabShell,
     lab: Lab,
@@ -157,9 +164,10 @@ def _rounds(
     """Two rounds: every state read and probe (and `extra`), then the reads of the first round's
     traces with the traffic tasks `traffic` makes from what the first round saw. Returns those
     traffic tasks."""
-    take(shell, [t.traffic or t.observation for t in tasks] + list(extra), snapshot, "state and probes")
-    made = traffic() if traffic is not None else []
+    first = [t.traffic or t.observation for t in tasks] + list(extra)
     after = [t.observation for t in tasks if t.traffic]
+    take(shell, first, snapshot, "state and probes", connect=sorted(reached(lab, after) - reached(lab, first)))
+    made = traffic() if traffic is not None else []
     if not made:
         if after:
             take(shell, after, snapshot, "after the probes")

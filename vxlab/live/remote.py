@@ -175,6 +175,10 @@ class LabShell:
             return Result(124, "", f"timed out after {timeout} s")
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
+    def connect(self, vm: str) -> None:
+        """Opens the kept connection to `vm` (what any command to it does first), nothing run."""
+        self.vm(vm, "true", timeout=SERVER_ALIVE_S * SERVER_ALIVE_COUNT)
+
     def host(self, command: str, timeout: float = 120) -> Result:
         """A command on the hypervisor: this machine, or `hypervisor.ssh_host` as root."""
         ssh_host = self.lab.hypervisor.ssh_host
