@@ -194,7 +194,9 @@ class Images(Strict_):
     )
     kernel: AbsPath | None = Field(description="kernel for direct boot (path on the hypervisor); null to boot the disk")
     initrd: AbsPath | None = Field(description="initrd for direct boot (path on the hypervisor); null with no kernel")
-    cmdline: Cmdline = Field(description="kernel command line for direct boot")
+    cmdline: Cmdline = Field(
+        description="kernel command line for direct boot (a TCG guest, domain_type qemu, also gets norandmaps)"
+    )
 
 
 class LabUser(Strict_):
