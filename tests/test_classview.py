@@ -102,23 +102,23 @@ def _fake_script(project: Path, name: str, body: str) -> None:
 
 
 def test_the_shared_host_is_made_ready_once_with_its_log_kept(tmp_path: Path) -> None:
-    from vxlab.cli.class_ import _host_ready
+    from vxlab.engine.stack_actions import host_ready
 
     _fake_script(tmp_path, "build-images", "echo images built")
     _fake_script(tmp_path, "lab-host", 'echo "lab-host $1"')
     log = tmp_path / ".vxlab" / "logs" / "class-host.log"
-    _host_ready(tmp_path, log)
+    host_ready(tmp_path, log)
     assert log.read_text() == "images built\nlab-host up\n"
 
 
 def test_a_failing_host_step_names_its_script_and_log(tmp_path: Path) -> None:
     from vxlab.base.errors import ConfigError
-    from vxlab.cli.class_ import _host_ready
+    from vxlab.engine.stack_actions import host_ready
 
     _fake_script(tmp_path, "build-images", "exit 3")
     log = tmp_path / ".vxlab" / "logs" / "class-host.log"
     with pytest.raises(ConfigError, match="scripts/build-images failed"):
-        _host_ready(tmp_path, log)
+        host_ready(tmp_path, log)
 
 
 def test_the_class_view_keeps_each_chapters_last_grade(tmp_path: Path) -> None:

@@ -4,6 +4,9 @@ collisions marked, and where a stack is deployed its state and its last `vxlab c
 `vxlab class place [--stacks S ...]`: each group without a hypervisor placed on one of the
 inventory's (vxlab.cli.class_place).
 
+`vxlab class drain HOST`: every group on one of the inventory's hypervisors moved to the others,
+the students' files with them (vxlab.cli.class_drain).
+
 `vxlab class up|destroy|check|grade [--stacks S ...] [--parallel N]`: that action on several
 stacks at once (default: every stack; with an inventory, the hypervisors at once and each
 host's groups at its own parallel limit), `up` and `destroy` through Pulumi's Automation API (the
@@ -16,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from vxlab.artifacts import grade_history, handout
+from vxlab.artifacts import grade_history
 from vxlab.artifacts.classview import (
     StackRow,
     check_text,
@@ -36,16 +38,18 @@ from vxlab.artifacts.classview import (
 from vxlab.base.errors import ConfigError
 from vxlab.build.render import render_template
 from vxlab.cli.check import add_key_arg
+from vxlab.cli.class_drain import drain_class
 from vxlab.cli.class_grade import grade_class
 from vxlab.cli.class_place import host_view, load_table, place_class
 from vxlab.cli.common import find_project
 from vxlab.engine.classrun import Action, Progress, log_path, run_hosts, summary, verb_command
+from vxlab.engine.stack_actions import engine_action, host_ready
 from vxlab.live.grading import CHAPTERS
 from vxlab.model.inventory import INVENTORY_FILE
 from vxlab.place.current import groups_by_host, read_placement
-from vxlab.validate.load import list_stacks, load_checked, load_lab
+from vxlab.validate.load import list_stacks, load_checked
 
-ACTIONS = ("show", "place", "up", "destroy", "check", "grade")
+ACTIONS = ("show", "place", "up", "destroy", "check", "grade", "drain")
 # The outputs the class view shows of a deployed stack.
 SHOWN_OUTPUTS = ("vips", "handout", "diagram", "vni")
 
@@ -55,6 +59,7 @@ def add_parser(sub: Any) -> None:
         "class", help="every stack of the project in one table; up, destroy or check several at once"
     )
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="show", help="what to do (default: show)")
+    parser.add_argument("host", nargs="?", default=None, help="drain: the inventory's hypervisor to empty")
     parser.add_argument("--stacks", nargs="+", default=None, help="the stacks to act on (default: every stack)")
     parser.add_argument("--parallel", type=int, default=2, help="stacks acted on at once (default: 2)")
     add_key_arg(parser)
@@ -148,43 +153,6 @@ def _chosen_stacks(project: Path, named: list[str] | None) -> list[str]:
     return stacks
 
 
-def _host_ready(project: Path, log: Path) -> None:
-    """What every stack on this machine shares, made once: the images, the hypervisor services."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as out:
-        for script in ("build-images", "lab-host"):
-            command = [str(project / "scripts" / script)] + (["up"] if script == "lab-host" else [])
-            if subprocess.run(command, cwd=project, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
-                raise ConfigError("", f"scripts/{script} failed", f"read {log}")
-
-
-def _engine_action(project: Path, action: str, key: Path) -> Action:
-    # Imported here: the Pulumi SDK is an extra (pip install vxlab[pulumi]); the other verbs run without it.
-    from vxlab.engine import automation
-
-    env = automation.engine_env(project)
-
-    def run_one(stack: str, p: Progress) -> str:
-        with p.log.open("a") as log:
-
-            def output(line: str) -> None:  # the engine's lines come without their newline
-                log.write(line + "\n")
-                log.flush()
-
-            chosen = automation.select(project, stack, env, create=action == "up")
-            on_event = automation.counter(p.step)
-            if action == "up":
-                automation.ensure_key(chosen, key)
-                changes = chosen.up(on_output=output, on_event=on_event, color="never").summary.resource_changes
-                handout.write(load_lab(project, stack), stack, handout.folder(project, stack))
-            else:
-                changes = chosen.destroy(on_output=output, on_event=on_event, color="never").summary.resource_changes
-                shutil.rmtree(handout.folder(project, stack), ignore_errors=True)
-        return ", ".join(f"{op} {n}" for op, n in sorted((changes or {}).items()))
-
-    return run_one
-
-
 def _check_action(project: Path, key: Path, known_hosts: Path | None) -> Action:
     def run_one(stack: str, p: Progress) -> str:
         command = verb_command("check", stack, project, key, known_hosts)
@@ -232,14 +200,16 @@ def act(args: argparse.Namespace, project: Path) -> int:
         return grade_class(args, project, stacks)
     if args.action == "place":
         return place_class(args, project, stacks)
+    if args.action == "drain":
+        return drain_class(args, project, args.host)
     lanes = _lanes(project, stacks, args.action, args.parallel)
     action: Action
     if args.action == "check":
         action = _check_action(project, key, args.known_hosts)
     else:
         if args.action == "up":
-            _host_ready(project, log_path(project, "class", "host"))
-        action = _engine_action(project, args.action, key)
+            host_ready(project, log_path(project, "class", "host"))
+        action = engine_action(project, args.action, key)
     ok = run_hosts(lanes, action, lambda line: print(f"vxlab class: {line}", flush=True))
     print(summary([p for members, _ in lanes for p in members]), end="")
     return 0 if ok else 1

@@ -17,8 +17,12 @@ serving every purpose it can so the run fits `.ci/run`'s time.
    probe-cut and dhcp-peer-down scenarios) done on `ci2` and on `ci` but the mistake's, which is
    wrong; the matrix in a browser, the gradebook. The drill that runs with the other group up
    (link-down on `ci2` over SSH), `ci2`'s drift with its host files over SSH; `ci2` destroyed
-   by `vxlab class destroy` (the shared bridge and `ci`'s namespace stay).
-3. `ci` alone from there (nothing shares its two cores): `vxlab catch-up --to full`, the grade
+   by `vxlab class destroy` (the shared bridge and `ci`'s namespace stay), then removed from the
+   class, which frees its room on `loop`.
+3. `vxlab class drain local`: `ci`, at stage router with its students' work, kept, destroyed and
+   brought up on `loop` at its stage, its students' files written back and the steps to redo
+   listed.
+4. `ci` alone from there, on `loop` (nothing shares its two cores): `vxlab catch-up --to full`, the grade
    complete again, the next preview empty, `ci`'s grade history, `ci` checked as the survivor by
    `vxlab class check`; a second preview and up that
    change nothing, refresh then an empty preview, a one-priority change touching one resource,
@@ -26,7 +30,7 @@ serving every purpose it can so the run fits `.ci/run`'s time.
    deleted by hand that a refreshed preview shows and the next up brings back, the pinned host
    keys, drift clean, a hand edit reported and repaired, `vxlab check`, the handout, the class
    view.
-4. The drills that need the lab alone (a crashed VM's reboot must not share the CPUs with
+5. The drills that need the lab alone (a crashed VM's reboot must not share the CPUs with
    another group's idle load): master-crash, router-crash and power-cut on `ci`; `ci`
    destroyed; no residue of either group.
 Every name comes from the model."""
@@ -48,6 +52,7 @@ import yaml
 
 from vxlab.artifacts.browser import open_page
 from vxlab.build.provision import seed_folder
+from vxlab.cli.class_drain import DRAIN_DIR, MOVED
 from vxlab.engine.e2e import Failed, Report, Scratch, drill, host_down, host_ready, residue, run, tail, touched
 from vxlab.engine.figures import TARGETS, Figure, floor_round, transfer_seconds
 from vxlab.engine.sampler import Sampler, qemu_sum
@@ -188,16 +193,7 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     )
     report.say(f"the router's boot wait in that up: {boot} s")
 
-    # The VMs' host keys were pinned at deploy; the stack output must be the same lines.
-    outputs = s.outputs(STACK)
-    known = sorted(line for line in str(outputs["known_hosts"]).splitlines() if line)
-    pinned = sorted(
-        line for f in Path(seed_folder(lab)).glob("*.known_hosts") for line in f.read_text().splitlines() if line
-    )
-    if known != pinned:
-        raise Failed("stack output known_hosts differs from the pinned keys")
-    (d / "known_hosts").write_text("\n".join(known) + "\n")
-    report.say(f"host keys pinned: {len(known)} VMs, and the stack output agrees")
+    outputs = _pinned(s, report, lab)
     keys = ("--key", str(s.key), "--known-hosts", str(d / "known_hosts"))
 
     # The untouched lab at stage router, kept (the tests judge it) and graded from the file:
@@ -258,6 +254,10 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     if netns and not Path("/run/netns", netns).exists():
         raise Failed(f"{STACK}'s namespace {netns} went with {OTHER}")
 
+    # The students' group moved to the host ci2 left, its students' files with it; the rest of
+    # the run goes on there, over qemu+ssh.
+    lab = labs[STACK] = _drain(s, report, lab)
+    outputs = _pinned(s, report, lab)
     _catch_up(s, report, keys)
     _history(s, report, STACK)
     # After the catch-up: the check's extra steps (the tenants' clocks follow the router) are
@@ -277,6 +277,58 @@ def _steps(s: Scratch, labs: dict[str, Lab], report: Report, sampler: Sampler) -
     report.say("no residue after both destroys")
     for figure in figures:
         report.say(f"figure: {figure.line()}")
+
+
+def _pinned(s: Scratch, report: Report, lab: Lab) -> dict[str, object]:
+    """The VMs' host keys were pinned at deploy; the stack output must be the same lines. They
+    become the run's known_hosts file; returns the stack's outputs."""
+    outputs = s.outputs(STACK)
+    known = sorted(line for line in str(outputs["known_hosts"]).splitlines() if line)
+    pinned = sorted(
+        line for f in Path(seed_folder(lab)).glob("*.known_hosts") for line in f.read_text().splitlines() if line
+    )
+    if known != pinned:
+        raise Failed("stack output known_hosts differs from the pinned keys")
+    (s.dir / "known_hosts").write_text("\n".join(known) + "\n")
+    report.say(f"host keys pinned: {len(known)} VMs, and the stack output agrees")
+    return outputs
+
+
+def _drain(s: Scratch, report: Report, lab: Lab) -> Lab:
+    """Issue 31: `ci2` leaves the class (its stack removed, its room on `loop` freed), then
+    `vxlab class drain local` moves `ci`, at stage router with its students' work, to `loop`:
+    the students' lab kept and graded, the lab brought up there at its stage, the students'
+    files written back (the master's keepalived.conf as they left it: the same bytes on the new
+    VM as in the kept copy) and the steps they must redo listed. Returns the moved lab."""
+    d = s.dir
+    s.pulumi("stack", "rm", "--yes", stack=OTHER, log=d / f"stack-rm-{OTHER}.log")
+    with report.timed(f"class drain local ({STACK} to loop, at stage {STUDENTS_STAGE})"):
+        s.vxlab("class", "drain", "local", "--key", str(s.key), log=d / "class-drain.txt")
+    print((d / "class-drain.txt").read_text(), end="", flush=True)
+    uri = str(stated_uri(load_stack_config(s.project, STACK)))
+    if not uri.startswith("qemu+ssh://root@127.0.0.1/"):
+        raise Failed(f"{STACK} was not moved to loop: its stack file states {uri}")
+    moved = load_lab(s.project, STACK)
+    folder = max((s.project / DRAIN_DIR / STACK).iterdir())
+    lines = (folder / MOVED).read_text().splitlines()
+    master = moved.master()
+    if f"restored {master.name}: {KEEPALIVED_CONF}" not in lines:
+        raise Failed(f"the drain did not restore {master.name}'s {KEEPALIVED_CONF}: {lines}")
+    kept = (folder / "files" / master.name / KEEPALIVED_CONF.lstrip("/")).read_text()
+    with LabShell(moved, s.key) as shell:
+        there = shell.vm(master.name, f"cat {KEEPALIVED_CONF}")
+    if there.out != kept:
+        raise Failed(f"{master.name}'s {KEEPALIVED_CONF} on the new lab is not the students' kept copy")
+    redo = [line for line in lines if line.startswith("to redo: ")]
+    if not redo:
+        raise Failed(f"the drain lists no step for the students to redo: {lines}")
+    restored = [line for line in lines if line.startswith("restored ")]
+    report.say(
+        f"drain: {STACK} on loop at stage {moved.stage}; {len(restored)} students' files restored "
+        f"({master.name}'s keepalived.conf identical to the kept copy), {len(redo)} steps to redo, e.g. "
+        + redo[0].removeprefix("to redo: ")
+    )
+    return moved
 
 
 # Long enough for the CPU's clock ticks (100 a second) to measure a group's idle load to 1%.
