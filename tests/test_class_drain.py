@@ -22,7 +22,7 @@ from vxlab.features.spec import DONE, NOT_DONE, Verdict
 from vxlab.live.judging import Graded
 from vxlab.live.keep import KeptFile
 from vxlab.live.snapshot import Snapshot
-from vxlab.model.inventory import load_inventory
+from vxlab.model.inventory import Inventory, load_inventory
 from vxlab.place.current import placed_of
 from vxlab.place.reported import Reported
 from vxlab.validate.load import load_lab, load_stack_config
@@ -64,6 +64,20 @@ def test_a_drain_with_no_room_elsewhere_is_refused_in_one_line_with_nothing_move
     lines = capsys.readouterr().out.splitlines()
     assert (code, len(lines), lines[0].endswith("; nothing moved")) == (1, 1, True)
     assert where(project) == {"group01": "local", "group02": "loop"}
+
+
+def test_only_the_hosts_that_receive_are_asked_what_they_have_free(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def ask(inventory: Inventory) -> dict[str, Reported]:
+        asked.extend(h.name for h in inventory.hypervisors)
+        return {h.name: Reported(24017, 19000) for h in inventory.hypervisors}
+
+    monkeypatch.setattr(class_drain, "ask", ask)
+    class_drain.planned_moves(project, load_inventory(project), "local")
+    assert asked == ["loop"]
 
 
 def test_a_host_the_inventory_does_not_list_is_refused_naming_host(project: Path) -> None:

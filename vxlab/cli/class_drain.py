@@ -51,7 +51,9 @@ def planned_moves(project: Path, inventory: Inventory, host: str) -> dict[str, s
     # Every stack of the project holds its host's room, as `class place` counts it.
     placed = placed_of(inventory, {s: load_stack_config(project, s) for s in list_stacks(project)})
     needs = {s: need_of(load_lab(project, s)) for s in placed}
-    return drain(needs, hosts_of(inventory, ask(inventory)), placed, host)
+    # Only the hosts that receive are asked: the one drained may already be going down.
+    others = inventory.model_copy(update={"hypervisors": [h for h in inventory.hypervisors if h.name != host]})
+    return drain(needs, hosts_of(inventory, ask(others) if others.hypervisors else {}), placed, host)
 
 
 def _drain_action(
