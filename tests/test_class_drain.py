@@ -16,11 +16,12 @@ from tests.conftest import PROJECT
 from tests.test_class_place import GROUP, INVENTORY, LOOP
 from vxlab.base.errors import ConfigError
 from vxlab.cli import class_drain
-from vxlab.cli.class_drain import DRAIN_DIR, MOVED, drain_class
+from vxlab.cli.class_drain import drain_class
 from vxlab.engine.classrun import Progress
 from vxlab.features.spec import DONE, NOT_DONE, Verdict
 from vxlab.live.judging import Graded
 from vxlab.live.keep import KeptFile
+from vxlab.live.moves import DRAIN_DIR, MOVED
 from vxlab.live.snapshot import Snapshot
 from vxlab.model.inventory import Inventory, load_inventory
 from vxlab.place.current import placed_of

@@ -6,7 +6,7 @@ import pytest
 
 from vxlab.features.spec import DONE, NOT_DONE, WRONG, Verdict
 from vxlab.live.judging import Graded
-from vxlab.place.moves import redo_lines, to_redo
+from vxlab.live.moves import redo_lines, to_redo
 
 
 def step(verdict: Verdict) -> Graded:

@@ -23,22 +23,15 @@ from vxlab.engine.classrun import Action, Progress, log_path, run_hosts, summary
 from vxlab.engine.stack_actions import engine_action, host_ready
 from vxlab.live.grading import CHAPTERS, grade_lab
 from vxlab.live.keep import keep_files, restore_files, save_files
+from vxlab.live.moves import DRAIN_DIR, MOVED, drain_folder, redo_lines, to_redo
 from vxlab.live.remote import LabShell
 from vxlab.live.snapshot import utc_now
 from vxlab.model.inventory import INVENTORY_FILE, Inventory, load_inventory
 from vxlab.place.current import placed_of
-from vxlab.place.moves import redo_lines, to_redo
 from vxlab.place.placement import PlacementError, drain, hosts_of, need_of
 from vxlab.place.reported import ask
 from vxlab.place.stack_keys import write_placement
 from vxlab.validate.load import list_stacks, load_checked, load_lab, load_stack_config, stack_file
-
-DRAIN_DIR = Path(".vxlab") / "drain"
-MOVED = "moved.txt"
-
-
-def drain_folder(project: Path, stack: str, time: str) -> Path:
-    return project / DRAIN_DIR / stack / time.replace(":", "")
 
 
 def planned_moves(project: Path, inventory: Inventory, host: str) -> dict[str, str]:

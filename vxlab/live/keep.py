@@ -2,7 +2,7 @@
 it (`vxlab class drain`): the files of the manual's paths (vxlab's plan at stage `full`) on the
 machines the group's stage leaves to the students. What the students ran (services restarted,
 bridges and containers made) is not a file: the grade before and after the move says which steps
-they must do again (vxlab.place.moves)."""
+they must do again (vxlab.live.moves)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,18 @@ new lab does not, by the grade before and after (vxlab.cli.class_drain)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from vxlab.live.judging import Graded
+
+# Where `vxlab class drain` keeps each moved group's lab as it was: the snapshot before, the
+# students' files, and MOVED (what was restored, what to redo).
+DRAIN_DIR = Path(".vxlab") / "drain"
+MOVED = "moved.txt"
+
+
+def drain_folder(project: Path, stack: str, time: str) -> Path:
+    return project / DRAIN_DIR / stack / time.replace(":", "")
 
 
 def step_key(g: Graded) -> tuple[str, str, str]:
