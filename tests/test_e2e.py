@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import PROJECT
 from vxlab.engine.e2e import Failed, Report, drill, leftovers, run, scratch_project, touched, without_secrets
+from vxlab.engine.lab_e2e import up_rows
 from vxlab.validate.load import load_lab
 
 
@@ -172,4 +173,21 @@ def test_the_lab_run_reads_each_groups_step_verdict_from_the_class_grades_junit(
     assert _junit_steps(tmp_path / "class.xml") == {
         ("ci", "6.8", "g39-greenTenant", "the VIPs move: back"): verdict,
         ("ci2", "6.8", "g38-greenTenant", "the VIPs move: back"): "done",
+    }
+
+
+CLASS_UP_SUMMARY = """\
+vxlab class: ci: up ok, 21 s, 71 steps, same 71
+vxlab class: ci2: up ok, 315 s, 72 steps, create 71
+stack  hypervisor  action  result  seconds  steps  detail
+-----  ----------  ------  ------  -------  -----  ---------
+ci     local       up      ok      21       71     same 71
+ci2    loop        up      ok      315      72     create 71
+"""
+
+
+def test_the_class_ups_summary_gives_each_groups_host_seconds_and_changes() -> None:
+    assert up_rows(CLASS_UP_SUMMARY) == {
+        "ci": ("local", 21.0, {"same": 71}),
+        "ci2": ("loop", 315.0, {"create": 71}),
     }
