@@ -63,7 +63,7 @@ def floor_round(lab: Lab, key: Path, known_hosts: Path | None = None) -> float:
 def transfer_seconds(snapshot: Snapshot) -> float:
     """The seconds the snapshot's transfers themselves took (curl's own time, every attempt),
     a tenant's one after another and the tenants side by side: the longest tenant's sum."""
-    tenant_of = {c: t.name for t in snapshot.lab.tenants.values() for c in t.containers}
+    tenant_of = snapshot.lab.tenant_of()
     per_tenant: dict[str, float] = {}
     for (machine, _), attempts in snapshot.results.items():
         for attempt in attempts:

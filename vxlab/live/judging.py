@@ -148,7 +148,7 @@ def traffic_tasks(snapshot: Snapshot) -> list[Task]:
 
 def reached(lab: Lab, observations: Sequence[Observation]) -> set[str]:
     """The VMs that `observations` are made through (a container's through its tenant)."""
-    tenant_of = {c: t.name for t in lab.tenants.values() for c in t.containers}
+    tenant_of = lab.tenant_of()
     vms = {tenant_of.get(o.machine) if o.where == "container" else o.machine for o in observations if o.where != "host"}
     return {vm for vm in vms if vm is not None}
 

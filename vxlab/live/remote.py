@@ -100,7 +100,7 @@ class LabShell:
         self.lab = lab
         self.key = key
         self.endpoints = {p.name: (p.ssh_host, p.ssh_port) for p in vm_plans(lab)}
-        self.tenant_of = {c: t.name for t in lab.tenants.values() for c in t.containers}
+        self.tenant_of = lab.tenant_of()
         self._control = tempfile.TemporaryDirectory(prefix="vxlab-ssh-")
         self.known_hosts = Path(self._control.name) / "known_hosts"
         self.known_hosts.write_text(pinned_host_keys(lab, known_hosts))

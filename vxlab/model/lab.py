@@ -398,6 +398,10 @@ class Lab(Strict_):
         blue, green = self.tenants["blue"], self.tenants["green"]
         return [(blue, green), (green, blue)]
 
+    def tenant_of(self) -> dict[str, str]:
+        """Each container's name and the name of the tenant VM it runs on."""
+        return {c: t.name for t in self.tenants.values() for c in t.containers}
+
     def peer_of(self, tenant: Tenant) -> Tenant:
         return next(peer for t, peer in self.tenant_pairs() if t is tenant)
 
