@@ -12,7 +12,15 @@ import pytest
 
 from vxlab.features.spec import Observation
 from vxlab.live import keep
-from vxlab.live.keep import KeptFile, keep_files, read_command, restore_files, students_machines, write_script
+from vxlab.live.keep import (
+    KeptFile,
+    keep_files,
+    read_command,
+    restore_files,
+    students_machines,
+    wanted,
+    write_script,
+)
 from vxlab.live.remote import Result
 from vxlab.live.snapshot import Round, Snapshot
 from vxlab.model.lab import Lab
@@ -37,6 +45,13 @@ def test_the_students_machines_are_the_vms_and_containers_the_stage_leaves_them(
 def test_the_students_files_are_the_manuals_paths(dev_lab: Lab) -> None:
     tenant = next(m for m in students_machines(at(dev_lab, "router")) if m.role == "tenant")
     assert "/etc/keepalived/keepalived.conf" in [f.path for f in tenant.files]
+
+
+@pytest.mark.parametrize(("role", "kept"), [("tenant", True), ("client", False)])
+def test_the_manuals_sysctl_conf_is_kept_on_the_students_vms_only(dev_lab: Lab, role: str, kept: bool) -> None:
+    machine = next(m for m in students_machines(at(dev_lab, "router")) if m.role == role)
+    files = [(w.machine, w.path) for w in wanted(at(dev_lab, "router"))]
+    assert ((machine.name, "/etc/sysctl.conf") in files) is kept
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """A group's students' files, kept before its lab goes and written back on the lab that replaces
-it (`vxlab class drain`): the files of the manual's paths (vxlab's plan at stage `full`) on the
-machines the group's stage leaves to the students. What the students ran (services restarted,
-bridges and containers made) is not a file: the grade before and after the move says which steps
-they must do again (vxlab.live.moves)."""
+it (`vxlab class drain`): the files vxlab's plan at stage `full` holds on the machines the group's
+stage leaves to the students, and the manual's own paths where vxlab writes elsewhere. What the
+students ran (services restarted, bridges and containers made) is not a file: the grade before
+and after the move says which steps they must do again (vxlab.live.moves)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,30 @@ def where_of(machine: Machine) -> Where:
     return "container" if machine.role in CONTAINER_ROLES else "vm"
 
 
+# Where the manual has the students write what vxlab writes elsewhere (docs/seed-deviations.md,
+# 17: the routing sysctls), on the VMs.
+SEED_PATHS = ("/etc/sysctl.conf",)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    machine: str
+    where: Where
+    path: str
+    mode: int
+
+
+def wanted(lab: Lab) -> list[Wanted]:
+    """Every students' file a drain keeps: vxlab's paths on the students' machines, and on their
+    VMs the manual's own paths where vxlab's differ."""
+    found = []
+    for m in students_machines(lab):
+        found += [Wanted(m.name, where_of(m), f.path, f.mode) for f in m.files]
+        if where_of(m) == "vm":
+            found += [Wanted(m.name, "vm", path, 0o644) for path in SEED_PATHS]
+    return found
+
+
 def read_command(path: str) -> str:
     return f"cat -- {shlex.quote(path)}"
 
@@ -49,20 +73,18 @@ def read_command(path: str) -> str:
 def keep_files(shell: LabShell, lab: Lab) -> tuple[list[KeptFile], list[str]]:
     """Every students' file that is there, read in one round trip to every machine; and one line
     per file that could not be read (absent, or its machine not answering)."""
-    machines = students_machines(lab)
-    reads = [Observation(m.name, where_of(m), read_command(f.path)) for m in machines for f in m.files]
+    files = wanted(lab)
     snapshot = Snapshot(lab, "", utc_now())
-    take(shell, reads, snapshot, "students' files")
+    take(shell, [Observation(f.machine, f.where, read_command(f.path)) for f in files], snapshot, "students' files")
     kept: list[KeptFile] = []
     missed: list[str] = []
-    for m in machines:
-        for f in m.files:
-            seen = snapshot.latest(m.name, read_command(f.path))
-            if seen is not None and seen.ok:
-                kept.append(KeptFile(m.name, where_of(m), f.path, f.mode, seen.out))
-            else:
-                why = (seen.err.strip().splitlines() or ["not read"])[-1][:120] if seen is not None else "not read"
-                missed.append(f"{m.name}: {f.path} not kept ({why})")
+    for f in files:
+        seen = snapshot.latest(f.machine, read_command(f.path))
+        if seen is not None and seen.ok:
+            kept.append(KeptFile(f.machine, f.where, f.path, f.mode, seen.out))
+        else:
+            why = (seen.err.strip().splitlines() or ["not read"])[-1][:120] if seen is not None else "not read"
+            missed.append(f"{f.machine}: {f.path} not kept ({why})")
     return kept, missed
 
 
