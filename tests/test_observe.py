@@ -147,7 +147,19 @@ def test_a_vms_containers_in_the_vm_lane_run_one_after_another(shell: LocalShell
     assert len(ends) == 2 and ends[1] - ends[0] >= 0.4
 
 
-def test_a_vm_to_connect_to_that_the_round_does_not_ask_is_connected_to(shell: LocalShell, dev_lab: Lab) -> None:
-    take(shell, [Observation("vm1", "vm", "true")], snap(dev_lab), "test", connect=["vm2", "vm1"])  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("ahead", "connected"),
+    [
+        ([Observation("vm2", "vm", "later")], ["vm2"]),
+        ([Observation("c3", "container", "later")], ["vm2"]),
+        ([Observation("vm1", "vm", "later"), Observation("c1", "container", "later")], []),
+        ([Observation("host", "host", "later")], []),
+    ],
+    ids=["a-vm-not-asked", "a-container-through-its-tenant", "asked-this-round", "the-hypervisor"],
+)
+def test_a_vm_a_later_round_reaches_and_this_one_does_not_is_connected_to_meanwhile(
+    shell: LocalShell, dev_lab: Lab, ahead: list[Observation], connected: list[str]
+) -> None:
+    take(shell, [Observation("vm1", "vm", "true")], snap(dev_lab), "test", ahead=ahead)  # type: ignore[arg-type]
     time.sleep(0.2)  # the connection is not waited for
-    assert (shell.connected, shell.scripts) == (["vm2"], ["vm1"])
+    assert (shell.connected, shell.scripts) == (connected, ["vm1"])

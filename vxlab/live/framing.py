@@ -6,8 +6,8 @@ random for this script, so nothing a command prints can be mistaken for another'
 On a TCG guest every process the framing starts costs tens of milliseconds, so it starts as few
 as it can: per command a subshell and `timeout`, and `sh` only for a command that needs a shell
 (measured on an idle tenant: `ip` alone 74 ms, `sh -c` adds 28, `timeout` 47); for the whole
-script one `mktemp`, one `cat` of every result and one `rm`. The script needs `sh`, `mktemp`, `timeout`, `cat` and
-`/proc/sys/kernel/random/uuid`: every VM and container has them. A container's script runs
+script one `mktemp`, one `cat` of every result and one `rm`. The script needs `sh`, `mktemp`,
+`timeout`, `cat` and `/proc/sys/kernel/random/uuid`: every VM and container has them. A container's script runs
 inside its tenant's, as one more command, and its output is read back the same way
 (vxlab.live.observe)."""
 

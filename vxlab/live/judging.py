@@ -146,13 +146,6 @@ def traffic_tasks(snapshot: Snapshot) -> list[Task]:
     return traffic_checks(snapshot.lab, peer_ipv6(snapshot)) if snapshot.traffic else []
 
 
-def reached(lab: Lab, observations: Sequence[Observation]) -> set[str]:
-    """The VMs that `observations` are made through (a container's through its tenant)."""
-    tenant_of = lab.tenant_of()
-    vms = {tenant_of.get(o.machine) if o.where == "container" else o.machine for o in observations if o.where != "host"}
-    return {vm for vm in vms if vm is not None}
-
-
 def _rounds(
     shell: LabShell,
     lab: Lab,
@@ -166,7 +159,7 @@ def _rounds(
     traffic tasks."""
     first = [t.traffic or t.observation for t in tasks] + list(extra)
     after = [t.observation for t in tasks if t.traffic]
-    take(shell, first, snapshot, "state and probes", connect=sorted(reached(lab, after) - reached(lab, first)))
+    take(shell, first, snapshot, "state and probes", ahead=after)
     made = traffic() if traffic is not None else []
     if not made:
         if after:

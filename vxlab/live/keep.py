@@ -22,15 +22,6 @@ CONTAINER_ROLES = ("dhcp-server", "client")
 RESTORE_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True)
-class KeptFile:
-    machine: str
-    where: Where  # "vm" or "container"
-    path: str
-    mode: int
-    content: str
-
-
 def students_machines(lab: Lab) -> list[Machine]:
     """The machines the lab's stage leaves to the students, each with the files of the manual's
     paths it would hold (vxlab's plan at stage `full`): none at stage `full`."""
@@ -50,9 +41,14 @@ SEED_PATHS = ("/etc/sysctl.conf",)
 @dataclass(frozen=True)
 class Wanted:
     machine: str
-    where: Where
+    where: Where  # "vm" or "container"
     path: str
     mode: int
+
+
+@dataclass(frozen=True)
+class KeptFile(Wanted):
+    content: str
 
 
 def wanted(lab: Lab) -> list[Wanted]:

@@ -45,6 +45,12 @@ def init_procs(container: str, cgroups: str = CGROUPS) -> str:
     return f"{cgroups}/lxc.payload.{container}/init.scope/cgroup.procs"
 
 
+def read_init(container: str, cgroups: str = CGROUPS) -> str:
+    """Reads a running container's init into `$p`, and fails while the container does not run.
+    `read`, not `test -s`: a cgroup file has no size."""
+    return f"{{ read -r p < {shlex.quote(init_procs(container, cgroups))}; }} 2>/dev/null"
+
+
 def container_command(name: str, observations: list[Observation]) -> Command:
     """A container's script, run in its namespaces: entered directly from its init's process
     when the container runs (starting the `lxc` client costs a TCG tenant a second of CPU per
@@ -54,9 +60,8 @@ def container_command(name: str, observations: list[Observation]) -> Command:
     commands = [Command(o.command, o.lane, o.timeout) for o in observations]
     lane = VM_LANE if all(o.lane == VM_LANE for o in observations) else ""
     inner = shlex.quote(script(commands))
-    init = shlex.quote(init_procs(name))
     entered = (
-        f"p=; {{ read -r p < {init}; }} 2>/dev/null; "
+        f"p=; {read_init(name)}; "
         f'if [ -n "$p" ]; then exec nsenter -t "$p" -a env -i {CONTAINER_ENV} sh -c {inner}; '
         f"else exec lxc exec {shlex.quote(name)} -- sh -c {inner}; fi"
     )
@@ -105,17 +110,21 @@ def _group(
 
 
 def take(
-    shell: LabShell, observations: Iterable[Observation], snapshot: Snapshot, label: str, connect: Iterable[str] = ()
+    shell: LabShell,
+    observations: Iterable[Observation],
+    snapshot: Snapshot,
+    label: str,
+    ahead: Iterable[Observation] = (),
 ) -> Round:
     """Every observation made once (the same command on the same machine only once), all
-    machines at once; each result added to `snapshot`. The VMs of `connect` that this round
-    does not ask are connected to meanwhile, for a later round: SSH's connection costs a TCG
-    guest 1.5 s (measured: `ssh true` to an idle tenant), a kept one 0.14 s. Not waited for:
-    a VM that does not answer is told by the round that asks it."""
+    machines at once; each result added to `snapshot`. The VMs that `ahead` (a later round's
+    observations) reaches and this round does not are connected to meanwhile: SSH's connection
+    costs a TCG guest 1.5 s (measured: `ssh true` to an idle tenant), a kept one 0.14 s. Not
+    waited for: a VM that does not answer is told by the round that asks it."""
     unique = list({o.key: o for o in observations}.values())
     machines = _group(shell, unique)
-    for vm in dict.fromkeys(connect):
-        if vm not in machines:
+    for vm in _group(shell, list(ahead)):
+        if vm is not None and vm not in machines:
             threading.Thread(target=shell.connect, args=(vm,), daemon=True).start()
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(len(machines), 1)) as pool:

@@ -32,7 +32,7 @@ from vxlab.live.bounds import MARGIN_S, master_down_interval
 from vxlab.live.drill import failover_state_of, holds_vips, wait_until
 from vxlab.live.drill_report import Outcome
 from vxlab.live.judging import Graded, judge, observe_tasks
-from vxlab.live.observe import CGROUPS, init_procs, take
+from vxlab.live.observe import CGROUPS, read_init, take
 from vxlab.live.remote import LabShell, Result
 from vxlab.live.snapshot import Snapshot, utc_now
 from vxlab.live.traffic import CURL_TAG, download_command, downloaded, server_site
@@ -194,11 +194,7 @@ NOT_RUNNING_YET = "not running yet (no init in its LXD cgroup): not probed"
 def running_command(containers: list[str], cgroups: str = CGROUPS) -> str:
     """Prints which of `containers` run: their init is in the cgroup LXD made for them, the
     same test the observations make before they enter a container (vxlab.live.observe)."""
-    # `read`, not `test -s`: a cgroup file has no size.
-    tests = (
-        f"{{ read -r p < {shlex.quote(init_procs(c, cgroups))}; }} 2>/dev/null && echo {shlex.quote(c)}"
-        for c in containers
-    )
+    tests = (f"{read_init(c, cgroups)} && echo {shlex.quote(c)}" for c in containers)
     return "; ".join((*tests, "true"))
 
 
