@@ -30,6 +30,46 @@ def lab() -> Lab:
 # -- the graders, on what the programs print --------------------------------------------------
 
 
+ON_NOW = "net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n"
+OFF_NOW = "net.ipv4.ip_forward = 0\nnet.ipv6.conf.all.forwarding = 0\n"
+# `systemd-analyze cat-config sysctl.d` on a Debian 12 VM of the lab, its files in boot order.
+BOOT_FILES = (
+    "# /etc/sysctl.d/10-lxd-inotify.conf\nfs.inotify.max_user_instances = 1024\n\n"
+    "# /usr/lib/sysctl.d/50-pid-max.conf\n#  This file is part of systemd.\nkernel.pid_max = 4194304\n\n"
+    "# /etc/sysctl.d/99-sysctl.conf\n#net.ipv4.ip_forward=1\n"
+)
+ROUTED_AT_BOOT = BOOT_FILES + "net.ipv4.ip_forward=1\nnet.ipv6.conf.all.forwarding=1\n"
+
+
+def now_and_at_boot(now: str, files: str) -> str:
+    return f"{now}{graders.AT_BOOT}\n{files}"
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        (now_and_at_boot(ON_NOW, ROUTED_AT_BOOT), "done"),
+        (now_and_at_boot(OFF_NOW, BOOT_FILES), "not done"),
+        (now_and_at_boot(ON_NOW, BOOT_FILES), "wrong"),
+        (now_and_at_boot(OFF_NOW, ROUTED_AT_BOOT), "wrong"),
+        (now_and_at_boot(ON_NOW, ROUTED_AT_BOOT + "# /etc/sysctl.d/99-z.conf\nnet.ipv4.ip_forward = 0\n"), "wrong"),
+        (now_and_at_boot(ON_NOW, BOOT_FILES + "-net/ipv4/ip_forward = 1\nnet/ipv6/conf/all/forwarding=1\n"), "done"),
+        (now_and_at_boot(ON_NOW, BOOT_FILES + "; net.ipv4.ip_forward=1\n# net.ipv6.conf.all.forwarding=1\n"), "wrong"),
+    ],
+    ids=[
+        "on-now-and-at-boot",
+        "neither",
+        "sysctl-w-only",
+        "file-not-applied",
+        "a-later-file-turns-it-off",
+        "slash-names-and-ignored-failures",
+        "commented-out",
+    ],
+)
+def test_routing_now_and_after_a_reboot(out: str, verdict: Verdict) -> None:
+    assert graders.sysctls_now_and_at_boot("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")(out)[0] == verdict
+
+
 @pytest.mark.parametrize(
     ("out", "verdict"),
     [
@@ -222,6 +262,8 @@ def test_a_host_switch_port(port: HostPort, out: str, verdict: Verdict) -> None:
     [
         ("32765:\tfrom all fwmark 0xdc lookup 10", "done"),
         ("32765:\tfrom all fwmark 0xdc lookup 11", "wrong"),
+        ("100:\tfrom all fwmark 0xdc lookup 11\n32765:\tfrom all fwmark 0xdc lookup 10", "wrong"),
+        ("32765:\tfrom all fwmark 0xdc lookup 10\n32766:\tfrom all fwmark 0xdc lookup 11", "done"),
         ("0:\tfrom all lookup 255", "not done"),
     ],
 )
@@ -235,6 +277,10 @@ def test_a_fwmark_rule_by_table_number(out: str, verdict: Verdict) -> None:
         ("-P POSTROUTING ACCEPT\n-A POSTROUTING -o enp0s1.28 -j MASQUERADE", "done"),
         ("-A POSTROUTING -s 10.0.7.0/24 -o enp0s1.28 -j SNAT --to-source 192.0.2.2", "done"),
         ("-A POSTROUTING -o enp0s1.220 -j MASQUERADE", "wrong"),
+        ("-A POSTROUTING -j MASQUERADE", "wrong"),
+        ("-A POSTROUTING -o enp0s1.28 -j MASQUERADE\n-A POSTROUTING -j MASQUERADE", "wrong"),
+        ("-A POSTROUTING ! -o enp0s1.28 -j MASQUERADE", "wrong"),
+        ("-A POSTROUTING -o enp0s1.280 -j MASQUERADE", "wrong"),
         ("-P POSTROUTING ACCEPT", "not done"),
     ],
 )
@@ -256,11 +302,29 @@ MANGLE = (
         (MANGLE, "done"),
         (MANGLE.replace("0xdd", "0xde"), "wrong"),
         (MANGLE.replace("--save-mark", "--set-mark 1"), "wrong"),
+        (MANGLE.replace("0xdc", "0xXX").replace("0xdd", "0xdc").replace("0xXX", "0xdd"), "wrong"),
+        (MANGLE.replace("-i enp0s1.220 ", "").replace("-i enp0s1.221 ", ""), "wrong"),
+        (MANGLE.replace("-A PREROUTING -s", "-A FORWARD -s"), "wrong"),
+        ("\n".join([MANGLE.splitlines()[i] for i in (0, 3, 1, 2)]), "wrong"),
+        ("\n".join([MANGLE.splitlines()[i] for i in (1, 2, 0, 3)]), "wrong"),
+        ("\n".join([MANGLE.splitlines()[i] for i in (0, 2, 1, 3)]), "done"),
         ("-P PREROUTING ACCEPT", "not done"),
+    ],
+    ids=[
+        "seed-order",
+        "a-mark-of-no-tenant",
+        "no-save",
+        "marks-swapped",
+        "no-input-link",
+        "marked-in-forward",
+        "save-before-the-marks",
+        "restore-after-the-marks",
+        "tenants-in-another-order",
+        "no-mark",
     ],
 )
 def test_mangle_rules_mark_each_tenant(out: str, verdict: Verdict) -> None:
-    assert marks_connections({"blue": 220, "green": 221})(out)[0] == verdict
+    assert marks_connections({"enp0s1.220": 220, "enp0s1.221": 221})(out)[0] == verdict
 
 
 @pytest.mark.parametrize(

@@ -389,3 +389,18 @@ def test_the_first_round_is_handed_what_the_second_asks_so_it_connects_ahead(
     m = machines(lambda o, n: Result(0, PING if "ping" in o.command else "x", ""))
     observe(dev_lab, [PROBE, after])
     assert m.ahead == [[router], []]
+
+
+def test_a_failed_command_is_shown_by_the_last_line_of_its_error() -> None:
+    """A traceback's last line is its exception: the one line a student needs in the grade."""
+    task = Task(
+        "5.7", "holds its static address", "g1-blueDHCP", "ip -o -4 addr", graders.holds_addresses("10.1.7.250/24")
+    )
+    err = (
+        'Traceback (most recent call last):\n  File "<string>", line 13, in <module>\n'
+        "ConnectionRefusedError: [Errno 111] Connection refused\n"
+    )
+    assert judging.verdict_of(task, Result(1, "", err)) == (
+        "not done",
+        "no address (exit 1: ConnectionRefusedError: [Errno 111] Connection refused)",
+    )

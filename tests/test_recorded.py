@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.snapshots import recordings
 from vxlab.features.spec import Task, Verdict
 from vxlab.live import snapshot as snapshots
 from vxlab.live.checks import lab_checks
@@ -159,8 +160,10 @@ CASES: list[tuple[str, Verdict, str, str, str, str]] = [
     ("service_active", "not done", "ci-mistakes", "6.7", "g39-greenDHCP", "the ISC DHCP server runs"),
     ("service_active", "wrong", "ci-mistakes", "5.6", BLUE, "radvd runs"),
     ("sysctls_on", "done", "ci-full", "3.5", HOST, "the host routes IPv4 and IPv6"),
-    ("sysctls_on", "not done", "ci-router-undone", "4.1", ROUTER, "g39-redRouter routes IPv4 and IPv6"),
-    ("sysctls_on", "wrong", "ci-mistakes", "5.2", BLUE, "g39-blueTenant routes IPv4 and IPv6"),
+    ("sysctls_on", "wrong", "ci-host-mistakes", "3.5", HOST, "the host routes IPv4 and IPv6"),
+    ("sysctls_now_and_at_boot", "done", "ci-full", "4.1", ROUTER, "g39-redRouter routes IPv4 and IPv6"),
+    ("sysctls_now_and_at_boot", "not done", "ci-router-undone", "4.1", ROUTER, "g39-redRouter routes IPv4 and IPv6"),
+    ("sysctls_now_and_at_boot", "wrong", "ci-mistakes", "5.2", BLUE, "g39-blueTenant routes IPv4 and IPv6"),
     ("tracks_in", "done", "ci-full", "6.8", GREEN, TRACKS),
     ("tracks_in", "not done", "ci-untracked", "5.8", BLUE, TRACKS),
     ("tracks_in", "wrong", "ci-untracked", "6.8", GREEN, TRACKS),
@@ -177,6 +180,7 @@ SHOWN_ELSEWHERE: dict[tuple[str, Verdict], str] = {
     ("holds_none", "not done"): "a backup holds a VIP or it does not: there is no step left undone",
     ("lxd_answers", "wrong"): "LXD answers or it does not: there is no wrong LXD",
     ("pool_and_root", "wrong"): "LXD refuses to drop the root disk of a profile its containers use",
+    ("sysctls_on", "not done"): "the group's namespace is vxlab's: host-switch.sh routes before any step",
 }
 
 
@@ -215,6 +219,11 @@ def test_every_judge_has_each_verdict_on_a_recorded_lab(judged_by: str, verdict:
         "ci-vxlan-split",
         "ci-untracked",
         "ci-second-default",
+        "ci-own-gateway",
+        "ci-router-beside",
+        "ci-not-persisted",
+        "ci-router-undone",
+        "ci-lxd-stopped",
     ],
 )
 def test_every_step_a_recording_was_taken_for_was_observed(snapshot: str) -> None:
@@ -246,6 +255,83 @@ def test_a_second_default_route_beside_the_vip_is_wrong(machine: str, family: in
         "wrong",
         True,
     )
+
+
+# (snapshot, section, machine, step, what the hint must name): a mistake a student could type that
+# reads done at every other step of its chapter, made by hand on a real lab (README.md there says
+# how), graded wrong at the step the students typed it in, with a hint that leads to the fix.
+PLAUSIBLE: list[tuple[str, str, str, str, str]] = [
+    ("ci-second-default", "5.6", "g39-blueC0", "IPv6 default route via the VIP", "AdvRASrcAddress"),
+    ("ci-second-default", "6.6", "g39-greenC1", "IPv6 default route via the VIP", "AdvRASrcAddress"),
+    ("ci-second-default", "5.7", "g39-blueC0", "IPv4 default route via the VIP", "no static default route"),
+    ("ci-own-gateway", "5.7", "g39-blueC0", "IPv4 default route via the VIP", "`option routers`"),
+    ("ci-own-gateway", "6.7", "g39-greenC1", "IPv4 default route via the VIP", "`option routers`"),
+    ("ci-router-beside", "4.2", ROUTER, "IPv4 fwmark 220 selects table 220 (blue)", "ip -4 rule del pref"),
+    ("ci-router-beside", "4.4", ROUTER, "IPv4 NAT towards the upstream", "`-o enp0s1.3928` on every NAT rule"),
+    ("ci-router-beside", "4.4", ROUTER, "IPv4 mangle rules mark each tenant's connections", "(`-i LINK`)"),
+    ("ci-router-beside", "4.4", ROUTER, "IPv6 mangle rules mark each tenant's connections", "in this order"),
+    ("ci-untracked", "6.8", GREEN, TRACKS, "add a track_script block"),
+    ("ci-not-persisted", "4.1", ROUTER, "g39-redRouter routes IPv4 and IPv6", "`sysctl -w` alone is lost"),
+    ("ci-not-persisted", "6.2", GREEN, "g39-greenTenant routes IPv4 and IPv6", "a file alone waits"),
+]
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "section", "machine", "name", "fix"),
+    PLAUSIBLE,
+    ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[3]}".replace(" ", "-") for c in PLAUSIBLE],
+)
+def test_a_plausible_mistake_is_wrong_at_its_own_step(
+    snapshot: str, section: str, machine: str, name: str, fix: str
+) -> None:
+    _, graded = step(snapshot, section, machine, name)
+    assert (graded.verdict, fix in graded.hint) == ("wrong", True), graded
+
+
+ROUTES_WRONG = {("IPv4 default route via the VIP", "wrong")}
+
+
+@pytest.mark.parametrize(
+    ("chapter", "not_done"), [("3", set()), ("4", set()), ("5", ROUTES_WRONG), ("6", ROUTES_WRONG), ("7", ROUTES_WRONG)]
+)
+def test_dhcp_servers_giving_their_own_tenant_as_router_read_wrong_only_in_the_routes(
+    chapter: str, not_done: set[tuple[str, str]]
+) -> None:
+    """Each server's `option routers` its own tenant's SVI: every transfer, probe and full-size
+    ping gets through (the tenants route), yet no failover follows the clients."""
+    s = recorded("ci-own-gateway")
+    assert {(g.name, g.verdict) for g in grade_snapshot(s) if g.section.split(".")[0] == chapter and not g.ok} == (
+        not_done
+    )
+
+
+def test_nat_without_an_output_link_breaks_the_vxlan_it_masquerades() -> None:
+    """`-j MASQUERADE` with no `-o` rewrites the tenants' VXLAN underlay too: the peers' tunnel ports
+    drop frames from the router's address, and each tenant takes the VIPs (a split)."""
+    s = recorded("ci-router-beside")
+    split = [g for g in grade_snapshot(s) if g.name.endswith("holds no VIP (VRRP backup)")]
+    assert {g.verdict for g in split} == {"wrong"}
+
+
+# Made by hand on the hypervisor, as README.md says: recordings.py does not make them.
+BY_HAND = {"ci-host-mistakes", "ci-vm-off", "ci-tap-unplugged"}
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in RECORDED.glob("*.json")))
+def test_every_recording_says_how_it_was_made(name: str) -> None:
+    readme = (RECORDED / "README.md").read_text()
+    assert (f"| `{name}.json` |" in readme, name in recordings.BY_NAME or name in BY_HAND) == (True, True)
+
+
+@pytest.mark.parametrize("name", list(recordings.BY_NAME))
+def test_every_recording_the_runner_makes_is_here(name: str) -> None:
+    assert (RECORDED / f"{name}.json").is_file()
+
+
+@pytest.mark.parametrize("name", list(recordings.BY_NAME))
+def test_a_recording_of_a_mistake_undoes_every_machine_it_touched(name: str) -> None:
+    r = recordings.BY_NAME[name]
+    assert {m for m, _ in r.make} == {m for m, _ in r.undo}
 
 
 def test_the_finished_lab_is_graded_complete() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import shlex
 
-from vxlab.features.spec import Checker, FileSpec, Machine, RenderedFile, Role, Sandbox, result
+from vxlab.features import graders
+from vxlab.features.spec import Checker, FileSpec, Machine, RenderedFile, Role, Sandbox, Task, result
 from vxlab.model.lab import Lab
 
 INTERFACES = "/etc/network/interfaces"
@@ -38,6 +39,23 @@ NETWORK_RELOAD = f"rm -f {NETWORK_RELOADED} && " + detached(
 def routing_sysctl(role: Role) -> FileSpec:
     """The routing sysctls, applied as soon as the file is written."""
     return FileSpec(role, "common/sysctl-routing.j2", SYSCTL_PATH, "sysctl", reload=f"sysctl -q -p {SYSCTL_PATH}")
+
+
+ROUTING = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
+
+
+def routes_both_families(vm: str, section: str) -> Task:
+    """A VM's §N.2 (the tenants) or §4.1 (the router): routing on, now and after a reboot."""
+    return Task(
+        section,
+        f"{vm} routes IPv4 and IPv6",
+        vm,
+        graders.sysctl_now_and_at_boot(*ROUTING),
+        graders.sysctls_now_and_at_boot(*ROUTING),
+        expect="both 1, now and in what the boot applies",
+        hint="set them in /etc/sysctl.conf (or a file in /etc/sysctl.d) and load that file with `sysctl -p FILE`: "
+        "`sysctl -w` alone is lost at the next boot, a file alone waits for it",
+    )
 
 
 def check_ifupdown(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:

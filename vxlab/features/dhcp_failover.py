@@ -149,6 +149,27 @@ def leased(lab: Lab, client: str, section: str) -> Task:
     )
 
 
+def dhcp_default_route(lab: Lab, tenant: Tenant, container: str, section: str) -> Task:
+    """The container's IPv4 default route is the VIP, and no other: a client's comes with its
+    lease (`option routers`), the server's is its own static `gateway`."""
+    vip = lab.vrrp.vip4.ip
+    source = (
+        "the DHCP server container's `gateway`"
+        if container == tenant.dhcp_server.name
+        else "both DHCP servers' `option routers`"
+    )
+    return Task(
+        section,
+        "IPv4 default route via the VIP",
+        container,
+        "ip -4 route show default",
+        graders.route_via(str(vip)),
+        where="container",
+        expect=f"default via {vip}, and no other",
+        hint=f"{source} must be the VIP {vip}, and no static default route may stay beside it",
+    )
+
+
 def failover_state(lab: Lab, server: str, section: str) -> Task:
     """The server's failover state and its partner's, as it last wrote them (both normal)."""
     return Task(
@@ -180,6 +201,7 @@ def _tasks(lab: Lab) -> list[Task]:
             ),
         ]
         tasks += [leased(lab, c, f"{n}.7") for c in t.clients]
+        tasks += [dhcp_default_route(lab, t, c, f"{n}.7") for c in t.containers]
     # The pair is whole once both tenants' sections are done: the later one checks it.
     n = vm_sections(lab)[last_tenant(lab).name]
     tasks += [failover_state(lab, t.dhcp_server.name, f"{n}.7") for t in lab.tenants.values()]

@@ -14,17 +14,64 @@ from typing import Any
 from vxlab.features.spec import DONE, NOT_DONE, WRONG, Grader, Verdict
 
 
+def _sysctl_values(out: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s*(\S+)\s*=\s*(\S+)\s*$", out, re.M))
+
+
 def sysctls_on(*names: str) -> Grader:
     """`sysctl NAME...` lines: every one 1 (a 0 is a step not taken yet)."""
 
     def grade(out: str) -> tuple[Verdict, str]:
-        values = dict(re.findall(r"^\s*(\S+)\s*=\s*(\S+)\s*$", out, re.M))
+        values = _sysctl_values(out)
         seen = ", ".join(f"{n} = {values.get(n, '?')}" for n in names)
         if all(values.get(n) == "1" for n in names):
             return DONE, seen
         if all(values.get(n) in ("0", None) for n in names):
             return NOT_DONE, seen
         return WRONG, seen
+
+    return grade
+
+
+# Between what runs and what the next boot applies, in one read (see sysctls_now_and_at_boot).
+AT_BOOT = "--- at boot ---"
+
+
+def sysctl_now_and_at_boot(*names: str) -> str:
+    """The command sysctls_now_and_at_boot reads: the values now, then every sysctl file the
+    boot applies, in its order (whatever file the students chose: /etc/sysctl.conf or one in
+    /etc/sysctl.d)."""
+    return f"sysctl {' '.join(names)}; echo '{AT_BOOT}'; systemd-analyze cat-config sysctl.d 2>&1"
+
+
+def boot_sysctls(files: str) -> dict[str, str]:
+    """What `systemd-sysctl` sets from `systemd-analyze cat-config sysctl.d`: the last
+    assignment of each name wins (`-` only says to ignore a failure; `/` may separate words)."""
+    values: dict[str, str] = {}
+    for line in files.splitlines():
+        line = line.strip()
+        m = re.match(r"-?([^=\s#;][^=\s]*)\s*=\s*(.*)$", line)
+        if m and not line.startswith(("#", ";")):
+            values[m.group(1).replace("/", ".")] = m.group(2).strip()
+    return values
+
+
+def sysctls_now_and_at_boot(*names: str) -> Grader:
+    """Every one of `names` 1 now and in what the next boot applies. On now but in no sysctl
+    file (`sysctl -w`, the file never written) is lost at the next boot; in the file but off now
+    (`sysctl -p` forgotten) is not there yet: both are wrong, each a half of the step."""
+
+    def grade(out: str) -> tuple[Verdict, str]:
+        running, _, files = out.partition(AT_BOOT)
+        now, boot = _sysctl_values(running), boot_sysctls(files)
+        seen = ", ".join(f"{n} = {now.get(n, '?')} (at boot {boot.get(n, 'unset')})" for n in names)
+        on_now, on_at_boot = (all(v.get(n) == "1" for n in names) for v in (now, boot))
+        if on_now and on_at_boot:
+            return DONE, seen
+        if all(now.get(n) in ("0", None) and boot.get(n) in ("0", None) for n in names):
+            return NOT_DONE, seen
+        why = "off after the next boot" if on_now else "set for the boot, not applied now" if on_at_boot else "mixed"
+        return WRONG, f"{seen}: {why}"
 
     return grade
 

@@ -44,6 +44,24 @@ def slaac_address(lab: Lab, container: str, section: str) -> Task:
     )
 
 
+def ra_default_route(lab: Lab, container: str, section: str) -> Task:
+    """The container's IPv6 router is the VIP's link-local, and no other: a second router
+    advertising (a radvd without `AdvRASrcAddress`, which then speaks from its tenant's own
+    link-local) gives every container on the segment a second default that no failover follows."""
+    vip = lab.vrrp.vip6.ip
+    return Task(
+        section,
+        "IPv6 default route via the VIP",
+        container,
+        "ip -6 route show default",
+        graders.route_via(str(vip)),
+        where="container",
+        expect=f"default via {vip}, and no other",
+        hint=f"every router advertisement must come from the VIP's link-local {vip}: both tenants' radvd "
+        f"with `AdvRASrcAddress {{ {vip}; }}`; another default route means another router advertises",
+    )
+
+
 def _tasks(lab: Lab) -> list[Task]:
     tasks: list[Task] = []
     for t in lab.tenants.values():
@@ -52,6 +70,7 @@ def _tasks(lab: Lab) -> list[Task]:
             Task(f"{n}.6", "radvd runs", t.name, "systemctl is-active radvd", graders.service_active, expect="active")
         )
         tasks += [slaac_address(lab, c, f"{n}.6") for c in t.containers]
+        tasks += [ra_default_route(lab, c, f"{n}.6") for c in t.containers]
     return tasks
 
 

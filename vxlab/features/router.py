@@ -8,7 +8,15 @@ import shutil
 from pathlib import Path
 
 from vxlab.features import graders
-from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, SYSCTL, ping, routing_sysctl
+from vxlab.features.common import (
+    IFUPDOWN,
+    INTERFACES,
+    NETWORK_RELOAD,
+    SYSCTL,
+    ping,
+    routes_both_families,
+    routing_sysctl,
+)
 from vxlab.features.spec import (
     DONE,
     NOT_DONE,
@@ -68,52 +76,83 @@ def _rules(family: int) -> FileSpec:
 
 
 def rule_to_table(mark: int, table: int) -> Grader:
-    """`ip -N rule show`: a rule sends `fwmark mark` to table `table` (by number, whatever the
-    students named it)."""
+    """`ip -N rule show`: the first rule for `fwmark mark` (the lowest preference, which the
+    kernel tries first) sends it to table `table` (by number, whatever the students named it).
+    A right rule behind a wrong one left from an earlier try is never reached."""
 
     def grade(out: str) -> tuple[Verdict, str]:
-        rules = [line.split(":", 1)[-1].strip() for line in out.splitlines() if "fwmark" in line]
+        rules = [re.sub(r"^(\d+):\s+", r"pref \1: ", line.strip()) for line in out.splitlines() if "fwmark" in line]
         mine = [r for r in rules if re.search(rf"fwmark (0x)?0*{mark:x}\b", r)]
-        if any(re.search(rf"lookup {table}\b", r) for r in mine):
+        if not mine:
+            return NOT_DONE, "; ".join(rules) or "no fwmark rule"
+        if re.search(rf"lookup {table}\b", mine[0]):
             return DONE, "; ".join(mine)
-        return (WRONG if mine else NOT_DONE), "; ".join(rules) or "no fwmark rule"
+        return WRONG, "first: " + "; ".join(mine)
 
     return grade
 
 
 def nat_out(interface: str) -> Grader:
     """`iptables -t nat -S POSTROUTING`: connections leaving by `interface` are masqueraded
-    (or SNATed)."""
+    (or SNATed), and only those: a rule without `-o` also rewrites what the router forwards
+    to the tenants, which then see the router where the host or the Internet spoke."""
 
     def grade(out: str) -> tuple[Verdict, str]:
         nat = [line for line in out.splitlines() if re.search(r"-j (MASQUERADE|SNAT)", line)]
-        good = [line for line in nat if f"-o {interface}" in line]
-        if good:
+        good = [line for line in nat if re.search(rf"(?<!! )-o {re.escape(interface)}( |$)", line)]
+        others = [line for line in nat if line not in good]
+        if good and not others:
             return DONE, "; ".join(good)
-        return (WRONG if nat else NOT_DONE), "; ".join(nat) or "no MASQUERADE or SNAT rule"
+        if not nat:
+            return NOT_DONE, "no MASQUERADE or SNAT rule"
+        return WRONG, "; ".join(nat) + (f" (not only out of {interface})" if good else "")
 
     return grade
 
 
+def _mark(mark: int) -> str:
+    return rf"--set-x?mark 0x0*{mark:x}\b"
+
+
 def marks_connections(marks: dict[str, int]) -> Grader:
-    """`iptables -t mangle -S`: each tenant's packets get its mark, kept on their connection
-    (CONNMARK save and restore)."""
+    """`iptables -t mangle -S`: in PREROUTING, before routing picks a table, the packets in
+    from each tenant's link (`-i LINK`: both tenants share one segment prefix, so only the link
+    tells them apart) get its mark, between a CONNMARK `--restore-mark` before the marks and a
+    `--save-mark` after them. A restore after a mark overwrites it; a save before a mark saves
+    nothing, and the connection's replies lose their table."""
 
     def grade(out: str) -> tuple[Verdict, str]:
         rules = [line for line in out.splitlines() if "MARK" in line]
-        missing = [
-            f"{name} ({mark})"
-            for name, mark in marks.items()
-            if not any(re.search(rf"(--set-x?mark|--set-mark) 0x0*{mark:x}\b", r) for r in rules)
-        ]
-        connmark = {w for w in ("--save-mark", "--restore-mark") if any(w in r for r in rules)}
-        if not missing and len(connmark) == 2:
-            return DONE, f"{len(rules)} MARK/CONNMARK rules"
         if not rules:
             return NOT_DONE, "no MARK rule"
-        lack = [f"no mark for {m}" for m in missing] + [
-            f"no CONNMARK {w}" for w in ("--save-mark", "--restore-mark") if w not in connmark
-        ]
+        pre = [line for line in out.splitlines() if line.startswith("-A PREROUTING ")]
+        lack: list[str] = []
+        set_at: list[int] = []
+        for link, mark in marks.items():
+            on_link = [
+                i
+                for i, r in enumerate(pre)
+                if re.search(rf"-i {re.escape(link)}( |$)", r) and re.search(_mark(mark), r)
+            ]
+            if on_link:
+                set_at.append(on_link[0])
+                continue
+            elsewhere = [r for r in rules if re.search(_mark(mark), r)]
+            lack.append(
+                f"no mark {mark} in PREROUTING for -i {link}" + (f" (set by `{elsewhere[0]}`)" if elsewhere else "")
+            )
+        restore = [i for i, r in enumerate(pre) if "--restore-mark" in r]
+        save = [i for i, r in enumerate(pre) if "--save-mark" in r]
+        if not restore:
+            lack.append("no CONNMARK --restore-mark in PREROUTING")
+        elif set_at and restore[0] > min(set_at):
+            lack.append("CONNMARK --restore-mark after a MARK rule (it overwrites the mark)")
+        if not save:
+            lack.append("no CONNMARK --save-mark in PREROUTING")
+        elif set_at and save[-1] < max(set_at):
+            lack.append("CONNMARK --save-mark before a MARK rule (the mark is never saved)")
+        if not lack:
+            return DONE, f"{len(rules)} MARK/CONNMARK rules"
         return WRONG, "; ".join(lack)
 
     return grade
@@ -122,17 +161,8 @@ def marks_connections(marks: dict[str, int]) -> Grader:
 def _tasks(lab: Lab) -> list[Task]:
     r, up = lab.router, lab.upstream
     up_if = lab.router_subif(up.vlan)
-    marks = {t.name: t.fwmark for t in lab.tenants.values()}
-    tasks = [
-        Task(
-            "4.1",
-            f"{r.name} routes IPv4 and IPv6",
-            r.name,
-            "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
-            graders.sysctls_on("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"),
-            expect="both 1",
-        )
-    ]
+    marks = {lab.router_subif(t.link_vlan): t.fwmark for t in lab.tenants.values()}
+    tasks = [routes_both_families(r.name, "4.1")]
     for t in lab.tenants.values():
         for family in (4, 6):
             tasks += [
@@ -143,6 +173,8 @@ def _tasks(lab: Lab) -> list[Task]:
                     f"ip -N -{family} rule show",
                     rule_to_table(t.fwmark, t.table_id),
                     expect=f"fwmark {t.fwmark} lookup {t.table_id}",
+                    hint=f"the first rule for fwmark {t.fwmark} decides: delete any rule for it before the one "
+                    f"to table {t.table_id} (`ip -{family} rule del pref N`)",
                 ),
                 Task(
                     "4.2",
@@ -188,7 +220,8 @@ def _tasks(lab: Lab) -> list[Task]:
                 r.name,
                 f"{program} -t nat -S POSTROUTING",
                 nat_out(up_if),
-                expect=f"MASQUERADE out of {up_if}",
+                expect=f"MASQUERADE out of {up_if}, and nothing else",
+                hint=f"masquerade only what leaves by the upstream link: `-o {up_if}` on every NAT rule",
             ),
             Task(
                 "4.4",
@@ -196,7 +229,11 @@ def _tasks(lab: Lab) -> list[Task]:
                 r.name,
                 f"{program} -t mangle -S",
                 marks_connections(marks),
-                expect=", ".join(f"mark {m} for {n}" for n, m in marks.items()) + ", CONNMARK save and restore",
+                expect="CONNMARK --restore-mark, "
+                + ", ".join(f"mark {m} for -i {n}" for n, m in marks.items())
+                + ", then CONNMARK --save-mark",
+                hint="in PREROUTING, in this order: CONNMARK --restore-mark, one MARK rule per tenant link "
+                "(`-i LINK`), CONNMARK --save-mark",
             ),
             Task(
                 "4.4",

@@ -6,7 +6,15 @@ from __future__ import annotations
 import shlex
 
 from vxlab.features import graders
-from vxlab.features.common import IFUPDOWN, INTERFACES, NETWORK_RELOAD, NETWORK_RELOADED, SYSCTL, routing_sysctl
+from vxlab.features.common import (
+    IFUPDOWN,
+    INTERFACES,
+    NETWORK_RELOAD,
+    NETWORK_RELOADED,
+    SYSCTL,
+    routes_both_families,
+    routing_sysctl,
+)
 from vxlab.features.spec import Feature, FileSpec, Machine, Step, Task
 from vxlab.model.lab import Lab
 from vxlab.model.mtu import tunnel_remote
@@ -82,14 +90,7 @@ def _tasks(lab: Lab) -> list[Task]:
                 graders.mtu_of(seg.svi, seg.mtu),
                 expect=f"{seg.mtu}: a full-size packet and its VXLAN header fit the {seg.underlay_mtu}-byte underlay",
             ),
-            Task(
-                f"{n}.2",
-                f"{t.name} routes IPv4 and IPv6",
-                t.name,
-                "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
-                graders.sysctls_on("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"),
-                expect="both 1",
-            ),
+            routes_both_families(t.name, f"{n}.2"),
         ]
     return tasks
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from vxlab import features
 from vxlab.features import graders
 from vxlab.features.common import ping
-from vxlab.features.dhcp_failover import leased, static_address
+from vxlab.features.dhcp_failover import dhcp_default_route, leased, static_address
 from vxlab.features.keepalived import vips_on
-from vxlab.features.radvd import slaac_address
+from vxlab.features.radvd import ra_default_route, slaac_address
 from vxlab.features.spec import Observation, Task
 from vxlab.model.lab import Lab, Tenant
 
@@ -36,7 +36,7 @@ def vxlan_pings(lab: Lab, t: Tenant, peer: Tenant) -> list[Task]:
 
 
 def lab_checks(lab: Lab) -> list[Task]:
-    seg, vrrp, net = lab.segment, lab.vrrp, lab.internet
+    seg, net = lab.segment, lab.internet
     checks: list[Task] = []
     for t, peer in lab.tenant_pairs():
         checks += vxlan_pings(lab, t, peer)
@@ -60,33 +60,7 @@ def lab_checks(lab: Lab) -> list[Task]:
                 leased(lab, c, "7.2") if c != t.dhcp_server.name else static_address(lab, t, "7.2"),
                 slaac_address(lab, c, "7.2"),
             ]
-            checks += [
-                Task(
-                    "7.3",
-                    f"IPv{family} default route via the VIP",
-                    c,
-                    f"ip -{family} route show default",
-                    graders.route_via(str(vip.ip)),
-                    where="container",
-                    expect=f"default via {vip.ip}, and no other",
-                    hint=hint,
-                )
-                for family, vip, hint in (
-                    (
-                        4,
-                        vrrp.vip4,
-                        f"the DHCP servers' `option routers` must be the VIP {vrrp.vip4.ip}, and no "
-                        "static default route may stay beside it",
-                    ),
-                    (
-                        6,
-                        vrrp.vip6,
-                        f"every router advertisement must come from the VIP's link-local "
-                        f"{vrrp.vip6.ip}: both tenants' radvd with `AdvRASrcAddress {{ {vrrp.vip6.ip}; }}`; another "
-                        "default route means another router advertises",
-                    ),
-                )
-            ]
+            checks += [dhcp_default_route(lab, t, c, "7.3"), ra_default_route(lab, c, "7.3")]
             checks += [
                 Task(
                     "7.4",

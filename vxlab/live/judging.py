@@ -92,7 +92,9 @@ def verdict_of(task: Task, result: Result) -> tuple[Verdict, str]:
         return NOT_DONE, f"no container {task.machine}"
     verdict, observed = task.grade(result.out if result.out.strip() or result.ok else result.out + result.err)
     if not result.ok and verdict != DONE:
-        observed += f" (exit {result.code}: {result.err.strip()[:200]})" if result.err.strip() else ""
+        # The last line says why (a traceback's exception, a daemon's error), on one line.
+        last = (result.err.strip().splitlines() or [""])[-1].strip()
+        observed += f" (exit {result.code}: {last[:200]})" if last else ""
     return verdict, observed
 
 
