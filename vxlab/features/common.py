@@ -58,6 +58,21 @@ def routes_both_families(vm: str, section: str) -> Task:
     )
 
 
+def default_route(container: str, family: int, vip: object, section: str, hint: str) -> Task:
+    """The container's only IPv`family` default route goes via `vip`: a second one beside it
+    sends part of the traffic past the VIP, where no failover follows it."""
+    return Task(
+        section,
+        f"IPv{family} default route via the VIP",
+        container,
+        f"ip -{family} route show default",
+        graders.route_via(str(vip)),
+        where="container",
+        expect=f"default via {vip}, and no other",
+        hint=hint,
+    )
+
+
 def check_ifupdown(run: Sandbox, f: RenderedFile, m: Machine, lab: Lab) -> tuple[bool, str]:
     path = run.put("interfaces", f.content)
     # An empty interfaces.d and /run keep the host's own stanzas and state out of the check.

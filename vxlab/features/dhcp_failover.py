@@ -8,7 +8,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from vxlab.features import graders
-from vxlab.features.common import IFUPDOWN, INTERFACES, SHELL_VARS
+from vxlab.features.common import IFUPDOWN, INTERFACES, SHELL_VARS, default_route
 from vxlab.features.spec import (
     Checker,
     ConfigPath,
@@ -158,15 +158,8 @@ def dhcp_default_route(lab: Lab, tenant: Tenant, container: str, section: str) -
         if container == tenant.dhcp_server.name
         else "both DHCP servers' `option routers`"
     )
-    return Task(
-        section,
-        "IPv4 default route via the VIP",
-        container,
-        "ip -4 route show default",
-        graders.route_via(str(vip)),
-        where="container",
-        expect=f"default via {vip}, and no other",
-        hint=f"{source} must be the VIP {vip}, and no static default route may stay beside it",
+    return default_route(
+        container, 4, vip, section, f"{source} must be the VIP {vip}, and no static default route may stay beside it"
     )
 
 

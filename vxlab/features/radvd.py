@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vxlab.features import graders
+from vxlab.features.common import default_route
 from vxlab.features.spec import Checker, Feature, FileSpec, Machine, RenderedFile, RuleContext, Sandbox, Task, result
 from vxlab.model.lab import Lab
 from vxlab.model.stages import vm_sections
@@ -49,15 +50,12 @@ def ra_default_route(lab: Lab, container: str, section: str) -> Task:
     advertising (a radvd without `AdvRASrcAddress`, which then speaks from its tenant's own
     link-local) gives every container on the segment a second default that no failover follows."""
     vip = lab.vrrp.vip6.ip
-    return Task(
-        section,
-        "IPv6 default route via the VIP",
+    return default_route(
         container,
-        "ip -6 route show default",
-        graders.route_via(str(vip)),
-        where="container",
-        expect=f"default via {vip}, and no other",
-        hint=f"every router advertisement must come from the VIP's link-local {vip}: both tenants' radvd "
+        6,
+        vip,
+        section,
+        f"every router advertisement must come from the VIP's link-local {vip}: both tenants' radvd "
         f"with `AdvRASrcAddress {{ {vip}; }}`; another default route means another router advertises",
     )
 
