@@ -55,6 +55,10 @@ def now_and_at_boot(now: str, files: str) -> str:
         (now_and_at_boot(ON_NOW, ROUTED_AT_BOOT + "# /etc/sysctl.d/99-z.conf\nnet.ipv4.ip_forward = 0\n"), "wrong"),
         (now_and_at_boot(ON_NOW, BOOT_FILES + "-net/ipv4/ip_forward = 1\nnet/ipv6/conf/all/forwarding=1\n"), "done"),
         (now_and_at_boot(ON_NOW, BOOT_FILES + "; net.ipv4.ip_forward=1\n# net.ipv6.conf.all.forwarding=1\n"), "wrong"),
+        (
+            now_and_at_boot(ON_NOW.replace("forwarding = 1", "forwarding = 0"), BOOT_FILES + "net.ipv4.ip_forward=1\n"),
+            "wrong",
+        ),
     ],
     ids=[
         "on-now-and-at-boot",
@@ -64,6 +68,7 @@ def now_and_at_boot(now: str, files: str) -> str:
         "a-later-file-turns-it-off",
         "slash-names-and-ignored-failures",
         "commented-out",
+        "ipv6-off-now-and-at-boot",
     ],
 )
 def test_routing_now_and_after_a_reboot(out: str, verdict: Verdict) -> None:

@@ -288,6 +288,18 @@ def test_a_plausible_mistake_is_wrong_at_its_own_step(
     assert (graded.verdict, fix in graded.hint) == ("wrong", True), graded
 
 
+@pytest.mark.parametrize(
+    ("machine", "section", "half"),
+    [
+        (ROUTER, "4.1", "net.ipv6.conf.all.forwarding off after the next boot"),
+        (GREEN, "6.2", "net.ipv4.ip_forward set for the boot, not applied now"),
+    ],
+)
+def test_routing_on_in_one_place_only_says_which_half_is_missing(machine: str, section: str, half: str) -> None:
+    _, graded = step("ci-not-persisted", section, machine, f"{machine} routes IPv4 and IPv6")
+    assert graded.observed.endswith(half)
+
+
 ROUTES_WRONG = {("IPv4 default route via the VIP", "wrong")}
 
 

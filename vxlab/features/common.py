@@ -4,6 +4,7 @@ checkers of file kinds that are no one daemon's (ifupdown, sysctl, shell)."""
 from __future__ import annotations
 
 import shlex
+from ipaddress import IPv4Address, IPv6Address
 
 from vxlab.features import graders
 from vxlab.features.spec import Checker, FileSpec, Machine, RenderedFile, Role, Sandbox, Task, result
@@ -58,7 +59,7 @@ def routes_both_families(vm: str, section: str) -> Task:
     )
 
 
-def default_route(container: str, family: int, vip: object, section: str, hint: str) -> Task:
+def default_route(container: str, family: int, vip: IPv4Address | IPv6Address, section: str, hint: str) -> Task:
     """The container's only IPv`family` default route goes via `vip`: a second one beside it
     sends part of the traffic past the VIP, where no failover follows it."""
     return Task(

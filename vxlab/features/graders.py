@@ -65,13 +65,15 @@ def sysctls_now_and_at_boot(*names: str) -> Grader:
         running, _, files = out.partition(AT_BOOT)
         now, boot = _sysctl_values(running), boot_sysctls(files)
         seen = ", ".join(f"{n} = {now.get(n, '?')} (at boot {boot.get(n, 'unset')})" for n in names)
-        on_now, on_at_boot = (all(v.get(n) == "1" for n in names) for v in (now, boot))
-        if on_now and on_at_boot:
+        halves = {n: (now.get(n) == "1", boot.get(n) == "1") for n in names}
+        if all(on_now and on_at_boot for on_now, on_at_boot in halves.values()):
             return DONE, seen
-        if all(now.get(n) in ("0", None) and boot.get(n) in ("0", None) for n in names):
+        if not any(on_now or on_at_boot for on_now, on_at_boot in halves.values()):
             return NOT_DONE, seen
-        why = "off after the next boot" if on_now else "set for the boot, not applied now" if on_at_boot else "mixed"
-        return WRONG, f"{seen}: {why}"
+        why = {(True, False): "off after the next boot", (False, True): "set for the boot, not applied now"}
+        return WRONG, f"{seen}: " + "; ".join(
+            f"{n} {why.get(half, 'off')}" for n, half in halves.items() if half != (True, True)
+        )
 
     return grade
 

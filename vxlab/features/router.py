@@ -94,8 +94,9 @@ def rule_to_table(mark: int, table: int) -> Grader:
 
 def nat_out(interface: str) -> Grader:
     """`iptables -t nat -S POSTROUTING`: connections leaving by `interface` are masqueraded
-    (or SNATed), and only those: a rule without `-o` also rewrites what the router forwards
-    to the tenants, which then see the router where the host or the Internet spoke."""
+    (or SNATed), and only those. A rule without `-o` also rewrites what the router forwards
+    between the tenants' links: their VXLAN underlay then arrives from the router's address,
+    each tunnel port drops it and both tenants take the VIPs (seen on a `ci` lab)."""
 
     def grade(out: str) -> tuple[Verdict, str]:
         nat = [line for line in out.splitlines() if re.search(r"-j (MASQUERADE|SNAT)", line)]
