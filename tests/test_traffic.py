@@ -19,7 +19,6 @@ from vxlab.live.traffic import (
     SERVER_READY,
     TRANSFER_BYTES,
     TRANSFER_LANE,
-    UNREACHABLE_MARK,
     ServerSite,
     df_ping_command,
     download_command,
@@ -181,24 +180,31 @@ def test_the_server_stops_when_its_stdin_closes() -> None:
     assert proc.wait(timeout=10) == 0
 
 
-def _sh(command: str) -> str:
-    return subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60, check=False).stdout
+def _sh(command: str, tmp: Path) -> str:
+    """The command as a container runs it, its /tmp files (the transfers' bodies, the unreachable
+    marks) in this test's own folder: tests in other workers use the same names at once."""
+    private = command.replace("/tmp/", f"{tmp}/")
+    return subprocess.run(["sh", "-c", private], capture_output=True, text=True, timeout=60, check=False).stdout
 
 
 @pytest.mark.parametrize("family", [4, 6])
-def test_real_download_through_the_server_is_judged_intact(loopback_site: ServerSite, family: int) -> None:
-    out = _sh(download_command(loopback_site.url(family, f"/bytes/{TRANSFER_BYTES}")))
+def test_real_download_through_the_server_is_judged_intact(
+    loopback_site: ServerSite, family: int, tmp_path: Path
+) -> None:
+    out = _sh(download_command(loopback_site.url(family, f"/bytes/{TRANSFER_BYTES}")), tmp_path)
     assert downloaded(TRANSFER_BYTES)(out)[0] == "done", out
 
 
 @pytest.mark.parametrize("family", [4, 6])
-def test_real_upload_through_the_server_is_judged_intact(loopback_site: ServerSite, family: int) -> None:
-    out = _sh(upload_command(loopback_site.url(family, "/sink"), TRANSFER_BYTES))
+def test_real_upload_through_the_server_is_judged_intact(
+    loopback_site: ServerSite, family: int, tmp_path: Path
+) -> None:
+    out = _sh(upload_command(loopback_site.url(family, "/sink"), TRANSFER_BYTES), tmp_path)
     assert uploaded(TRANSFER_BYTES)(out)[0] == "done", out
 
 
-def test_real_download_of_a_shorter_body_is_judged_broken(loopback_site: ServerSite) -> None:
-    out = _sh(download_command(loopback_site.url(4, "/bytes/1400")))
+def test_real_download_of_a_shorter_body_is_judged_broken(loopback_site: ServerSite, tmp_path: Path) -> None:
+    out = _sh(download_command(loopback_site.url(4, "/bytes/1400")), tmp_path)
     assert downloaded(TRANSFER_BYTES)(out)[0] == "wrong"
 
 
@@ -218,25 +224,15 @@ def test_full_size_pings_run_alongside_the_rest(dev_lab: Lab) -> None:
     assert {c.lane for c in traffic_checks(dev_lab) if "DF ping" in c.name} == {""}
 
 
-@pytest.fixture
-def no_marks() -> Iterator[None]:
-    """The unreachable marks the real commands leave in this machine's /tmp, removed after."""
-    yield
-    for family in (4, 6):
-        Path(f"{UNREACHABLE_MARK}{family}").unlink(missing_ok=True)
-
-
-@pytest.mark.usefixtures("no_marks")
-def test_an_upload_after_a_download_that_could_not_connect_is_not_tried() -> None:
+def test_an_upload_after_a_download_that_could_not_connect_is_not_tried(tmp_path: Path) -> None:
     closed = ServerSite(None, IPv4Address("127.0.0.1"), IPv6Address("::1"), _free_port())
-    download = _sh(download_command(closed.url(4, "/bytes/1"), family=4))
-    upload = _sh(upload_command(closed.url(4, "/sink"), TRANSFER_BYTES, family=4))
+    download = _sh(download_command(closed.url(4, "/bytes/1"), family=4), tmp_path)
+    upload = _sh(upload_command(closed.url(4, "/sink"), TRANSFER_BYTES, family=4), tmp_path)
     assert downloaded(1)(download)[0] == "wrong"
     assert uploaded(TRANSFER_BYTES)(upload) == ("wrong", "not tried: the download before it could not connect")
 
 
-@pytest.mark.usefixtures("no_marks")
-def test_an_upload_after_a_download_that_connected_is_tried(loopback_site: ServerSite) -> None:
-    _sh(download_command(loopback_site.url(4, "/bytes/1"), family=4))
-    upload = _sh(upload_command(loopback_site.url(4, "/sink"), TRANSFER_BYTES, family=4))
+def test_an_upload_after_a_download_that_connected_is_tried(loopback_site: ServerSite, tmp_path: Path) -> None:
+    _sh(download_command(loopback_site.url(4, "/bytes/1"), family=4), tmp_path)
+    upload = _sh(upload_command(loopback_site.url(4, "/sink"), TRANSFER_BYTES, family=4), tmp_path)
     assert uploaded(TRANSFER_BYTES)(upload)[0] == "done", upload
