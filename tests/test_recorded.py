@@ -257,9 +257,9 @@ def test_a_second_default_route_beside_the_vip_is_wrong(machine: str, family: in
     )
 
 
-# (snapshot, section, machine, step, what the hint must name): a mistake a student could type that
-# reads done at every other step of its chapter, made by hand on a real lab (README.md there says
-# how), graded wrong at the step the students typed it in, with a hint that leads to the fix.
+# (snapshot, section, machine, step, what the hint must name): a mistake a student could type, made
+# by hand on a real lab (README.md there says how), graded wrong at the step the students typed it
+# in, not only where its effect shows later (§7) or nowhere, with a hint that leads to the fix.
 PLAUSIBLE: list[tuple[str, str, str, str, str]] = [
     ("ci-second-default", "5.6", "g39-blueC0", "IPv6 default route via the VIP", "AdvRASrcAddress"),
     ("ci-second-default", "6.6", "g39-greenC1", "IPv6 default route via the VIP", "AdvRASrcAddress"),
@@ -304,16 +304,16 @@ ROUTES_WRONG = {("IPv4 default route via the VIP", "wrong")}
 
 
 @pytest.mark.parametrize(
-    ("chapter", "not_done"), [("3", set()), ("4", set()), ("5", ROUTES_WRONG), ("6", ROUTES_WRONG), ("7", ROUTES_WRONG)]
+    ("chapter", "not_ok"), [("3", set()), ("4", set()), ("5", ROUTES_WRONG), ("6", ROUTES_WRONG), ("7", ROUTES_WRONG)]
 )
 def test_dhcp_servers_giving_their_own_tenant_as_router_read_wrong_only_in_the_routes(
-    chapter: str, not_done: set[tuple[str, str]]
+    chapter: str, not_ok: set[tuple[str, str]]
 ) -> None:
     """Each server's `option routers` its own tenant's SVI: every transfer, probe and full-size
     ping gets through (the tenants route), yet no failover follows the clients."""
     s = recorded("ci-own-gateway")
     assert {(g.name, g.verdict) for g in grade_snapshot(s) if g.section.split(".")[0] == chapter and not g.ok} == (
-        not_done
+        not_ok
     )
 
 
