@@ -40,8 +40,6 @@ class Recording:
     stage: str = "full"
 
 
-GRADE = ("grade",)
-SNAPSHOT = ("snapshot",)
 SAVED_BY = {"grade": "--save-snapshot", "snapshot": "--out"}
 
 
@@ -61,18 +59,18 @@ def set_routers(server: str, old: str, new: str) -> tuple[str, str]:
 CLIENTS = ("g39-blueC0", "g39-blueC1", "g39-greenC0", "g39-greenC1")
 
 RECORDINGS: tuple[Recording, ...] = (
-    Recording("ci-full", (*SNAPSHOT,)),
-    Recording("ci-stage-router", (*GRADE, "--no-traffic"), stage="router"),
+    Recording("ci-full", ("snapshot",)),
+    Recording("ci-stage-router", ("grade", "--no-traffic"), stage="router"),
     Recording(
         "ci-tenant-mistakes",
-        (*SNAPSHOT, "--no-traffic"),
+        ("snapshot", "--no-traffic"),
         make=((BLUE, "ovs-vsctl set Port sw-vlan7 tag=8 -- set Interface sw-vlan7 mtu_request=1500; chronyc offline"),),
         undo=((BLUE, "ovs-vsctl set Port sw-vlan7 tag=7 -- set Interface sw-vlan7 mtu_request=1450; chronyc online"),),
         settle=8,
     ),
     Recording(
         "ci-router-undone",
-        (*GRADE, "--section", "4", "--no-traffic"),
+        ("grade", "--section", "4", "--no-traffic"),
         make=(
             (
                 ROUTER,
@@ -94,7 +92,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-not-persisted",
-        (*GRADE, "--section", "4", "--section", "5", "--section", "6", "--no-traffic"),
+        ("grade", "--section", "4", "--section", "5", "--section", "6", "--no-traffic"),
         make=(
             (ROUTER, f"mkdir -p {KEPT} && mv {SYSCTL_FILE} {KEPT}/"),
             (GREEN, "sysctl -w net.ipv4.ip_forward=0"),
@@ -106,7 +104,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-vxlan-split",
-        (*GRADE,),
+        ("grade",),
         make=(
             (BLUE, "ovs-vsctl set Interface vxlanBlueGreen options:remote_ip=172.21.39.99"),
             (BLUE, "ovs-appctl fdb/flush C-3PO-BLUE"),
@@ -116,7 +114,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-untracked",
-        (*GRADE, "--section", "5", "--section", "6", "--no-traffic"),
+        ("grade", "--section", "5", "--section", "6", "--no-traffic"),
         make=(
             (
                 GREEN,
@@ -133,7 +131,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-second-default",
-        (*SNAPSHOT, "--no-traffic"),
+        ("snapshot", "--no-traffic"),
         make=(
             (
                 BLUE,
@@ -151,7 +149,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-own-gateway",
-        (*GRADE,),
+        ("grade",),
         make=(
             set_routers("g39-blueDHCP", "10.39.7.222", "10.39.7.220"),
             set_routers("g39-greenDHCP", "10.39.7.222", "10.39.7.221"),
@@ -165,7 +163,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-router-beside",
-        (*GRADE,),
+        ("grade",),
         make=(
             (
                 ROUTER,
@@ -188,7 +186,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-mistakes",
-        (*GRADE,),
+        ("grade",),
         make=(
             (
                 ROUTER,
@@ -233,7 +231,7 @@ RECORDINGS: tuple[Recording, ...] = (
     ),
     Recording(
         "ci-lxd-stopped",
-        (*GRADE, "--section", "5", "--no-traffic"),
+        ("grade", "--section", "5", "--no-traffic"),
         make=((BLUE, "systemctl stop lxd.socket; systemctl kill -s KILL lxd; sleep 3"),),
         # LXD starts again the containers that ran when it stopped; the loop starts any it did not.
         undo=(
@@ -251,12 +249,7 @@ BY_NAME = {r.name: r for r in RECORDINGS}
 
 def _run_all(shell: LabShell, steps: tuple[tuple[str, str], ...], what: str) -> None:
     for machine, command in steps:
-        if machine == "host":
-            result = shell.host(command)
-        elif machine in shell.endpoints:
-            result = shell.vm(machine, command)
-        else:
-            result = shell.container(machine, command)
+        result = shell.on(machine, command)
         print(f"  {what} {machine}: {command}\n    -> exit {result.code} {(result.out + result.err).strip()[:200]}")
         if not result.ok:
             raise SystemExit(f"recordings: {what} failed on {machine} (exit {result.code}): stopped")

@@ -227,13 +227,6 @@ class _Pings:
         return ping_gap(out[4]), ping_gap(out[6])
 
 
-def _run(shell: LabShell, machine: str, command: str) -> None:
-    if machine == "host":
-        shell.host(command)
-    else:
-        shell.vm(machine, command)
-
-
 def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     old = lab.master()
     new = lab.peer_of(old)
@@ -262,7 +255,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         # From before the command: the fault may take effect anywhere inside it (`virsh destroy`
         # takes a second or two), so the figure is an upper bound.
         cut = time.monotonic()
-        _run(shell, fault.machine, fault.make)
+        shell.on(fault.machine, fault.make)
         failover = watch.wait_for(watch.vips, cut, up_bound * 2 + 5)
         pings.stop()
         (out4, lost4), (out6, lost6) = pings.gaps()
@@ -280,7 +273,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
         time.sleep(1)
         log_since = _guest_now(shell, old) if reads_log else 0.0
         restored = time.monotonic()
-        _run(shell, fault.machine, fault.undo)
+        shell.on(fault.machine, fault.undo)
         faulty = False
         # A link-down or a crash cut the old master off (its uplink, the VM itself) and left its
         # kept connection backing off; after a probe cut a new connection costs a second.
@@ -289,7 +282,7 @@ def _vrrp_scenario(shell: LabShell, lab: Lab, scenario: str) -> Outcome:
     finally:
         watch.close()
         if faulty:  # a scenario that stopped half-way leaves the lab as it found it
-            _run(shell, fault.machine, fault.undo)
+            shell.on(fault.machine, fault.undo)
     # The backup releases the VIPs on the master's first advert; the master must then hold them
     # within the same bound (after a crash its track scripts may time out while its containers
     # start, and the VIPs go back and forth). Polled every 2 s, not to load a booting guest.

@@ -92,9 +92,7 @@ def verdict_of(task: Task, result: Result) -> tuple[Verdict, str]:
         return NOT_DONE, f"no container {task.machine}"
     verdict, observed = task.grade(result.out if result.out.strip() or result.ok else result.out + result.err)
     if not result.ok and verdict != DONE:
-        # The last line says why (a traceback's exception, a daemon's error), on one line.
-        last = (result.err.strip().splitlines() or [""])[-1].strip()
-        observed += f" (exit {result.code}: {last[:200]})" if last else ""
+        observed += f" (exit {result.code}: {result.reason[:200]})" if result.reason else ""
     return verdict, observed
 
 

@@ -79,7 +79,7 @@ def keep_files(shell: LabShell, lab: Lab) -> tuple[list[KeptFile], list[str]]:
         if seen is not None and seen.ok:
             kept.append(KeptFile(f.machine, f.where, f.path, f.mode, seen.out))
         else:
-            why = (seen.err.strip().splitlines() or ["not read"])[-1][:120] if seen is not None else "not read"
+            why = (seen.reason or "not read")[:120] if seen is not None else "not read"
             missed.append(f"{f.machine}: {f.path} not kept ({why})")
     return kept, missed
 

@@ -91,6 +91,12 @@ class Result:
     def ok(self) -> bool:
         return self.code == 0
 
+    @property
+    def reason(self) -> str:
+        """Why it failed, on one line: its error's last line (a traceback's exception, a
+        daemon's complaint), or nothing."""
+        return (self.err.strip().splitlines() or [""])[-1].strip()
+
 
 class LabShell:
     """Reaches every machine of one lab with the lab's SSH key, as root, trusting only the host
@@ -230,6 +236,14 @@ class LabShell:
 
     def container(self, name: str, command: str, timeout: float = 120) -> Result:
         return self.vm(self.tenant_of[name], f"lxc exec {name} -- sh -c {shlex.quote(command)}", timeout)
+
+    def on(self, machine: str, command: str, timeout: float = 120) -> Result:
+        """A command on `machine`: "host" (the hypervisor), a VM or a container, by its name."""
+        if machine == "host":
+            return self.host(command, timeout)
+        if machine in self.endpoints:
+            return self.vm(machine, command, timeout)
+        return self.container(machine, command, timeout)
 
     def popen_vm(self, vm: str, command: str) -> subprocess.Popen[str]:
         host = self.endpoints[vm][0]
